@@ -1,0 +1,114 @@
+import { parseDurationMs } from './duration.ts';
+
+/**
+ * Every setting of every process, read from the environment once (in a process's main.ts), validated
+ * all at once (one error lists every bad key), and frozen. `CONFIG_SCHEMA` is the single list of
+ * variables: docs/config.md documents each of them.
+ */
+
+type Parser<T> = (raw: string) => T | undefined;
+
+interface Setting<T> {
+  readonly env: string;
+  readonly fallback: string | undefined;
+  readonly parse: Parser<T>;
+  readonly doc: string;
+}
+
+const int = (min: number, max = Number.MAX_SAFE_INTEGER): Parser<number> => (raw) => {
+  const n = Number(raw);
+  return /^\d+$/.test(raw.trim()) && Number.isSafeInteger(n) && n >= min && n <= max ? n : undefined;
+};
+const duration = (minMs: number): Parser<number> => (raw) => {
+  const ms = parseDurationMs(raw);
+  return ms !== undefined && ms >= minMs ? ms : undefined;
+};
+const text: Parser<string> = (raw) => (raw.trim() === '' ? undefined : raw.trim());
+const url = (protocols: string[]): Parser<string> => (raw) => {
+  try {
+    return protocols.includes(new URL(raw).protocol) ? raw : undefined;
+  } catch {
+    return undefined;
+  }
+};
+const brokers: Parser<string[]> = (raw) => {
+  const list = raw.split(',').map((s) => s.trim()).filter(Boolean);
+  return list.length > 0 && list.every((b) => /^[^\s:]+:\d+$/.test(b)) ? list : undefined;
+};
+const oneOf = <T extends string>(...values: T[]): Parser<T> => (raw) =>
+  (values as string[]).includes(raw) ? (raw as T) : undefined;
+const name: Parser<string> = (raw) => (/^[A-Za-z0-9._-]{1,100}$/.test(raw) ? raw : undefined);
+
+const setting = <T>(env: string, fallback: string | undefined, parse: Parser<T>, doc: string): Setting<T> => ({
+  env,
+  fallback,
+  parse,
+  doc,
+});
+
+export const DEV_JWT_SECRET = 'dev-only-secret-change-me-0123456789abcdef';
+
+export const CONFIG_SCHEMA = {
+  nodeEnv: setting('NODE_ENV', 'development', oneOf('development', 'test', 'production'), 'development, test or production; production requires real secrets'),
+  logLevel: setting('LOG_LEVEL', 'info', oneOf('fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent'), 'pino log level'),
+  redisUrl: setting('REDIS_URL', 'redis://127.0.0.1:6379', url(['redis:', 'rediss:']), 'Redis server (AOF on, maxmemory-policy noeviction)'),
+  databaseUrl: setting('DATABASE_URL', 'postgres://warticket:warticket@127.0.0.1:5432/warticket', url(['postgres:', 'postgresql:']), 'PostgreSQL database'),
+  kafkaBrokers: setting('KAFKA_BROKERS', '127.0.0.1:9092', brokers, 'comma-separated host:port list of Kafka brokers'),
+  kafkaClientId: setting('KAFKA_CLIENT_ID', 'war-ticket', name, 'Kafka client id prefix'),
+  reservationsTopic: setting('KAFKA_TOPIC_RESERVATIONS', 'booking.reservations.v1', name, 'topic of reservation snapshots (key = event id)'),
+  deadLetterTopic: setting('KAFKA_TOPIC_DEAD_LETTER', 'booking.reservations.dlq.v1', name, 'topic for messages the persister cannot parse or store'),
+  topicPartitions: setting('KAFKA_TOPIC_PARTITIONS', '3', int(1, 1000), 'partitions of the topics the project creates'),
+  persisterGroupId: setting('PERSISTER_GROUP_ID', 'war-ticket-persister', name, 'Kafka consumer group of the persister'),
+  keyPrefix: setting('REDIS_KEY_PREFIX', 'wt', name, 'prefix of every Redis key the project writes (not BullMQ\'s)'),
+  queuePrefix: setting('QUEUE_PREFIX', 'bull', name, 'BullMQ key prefix'),
+  port: setting('PORT', '8080', int(0, 65535), 'gateway HTTP port'),
+  shardPort: setting('SHARD_PORT', '9101', int(0, 65535), 'shard process port for /health and /ready'),
+  persisterPort: setting('PERSISTER_PORT', '9102', int(0, 65535), 'persister process port for /health and /ready'),
+  jwtSecret: setting('JWT_SECRET', undefined, text, 'HS256 secret for JWTs; required (≥ 32 chars) when NODE_ENV=production'),
+  bodyLimit: setting('HTTP_BODY_LIMIT', '16kb', (raw) => (/^\d+(b|kb|mb)$/.test(raw) ? raw : undefined), 'largest accepted request body'),
+  requestTimeoutMs: setting('HTTP_REQUEST_TIMEOUT', '40s', duration(1000), 'time limit for receiving a whole request (Node requestTimeout)'),
+  headersTimeoutMs: setting('HTTP_HEADERS_TIMEOUT', '10s', duration(1000), 'time limit for receiving request headers'),
+  keepAliveTimeoutMs: setting('HTTP_KEEP_ALIVE_TIMEOUT', '5s', duration(0), 'idle keep-alive socket timeout'),
+  reservationTtlMs: setting('RESERVATION_TTL', '5m', duration(100), 'how long a hold lasts before its seats return to sale'),
+  statusRetentionMs: setting('STATUS_RETENTION', '24h', duration(1000), 'how long Redis keeps a reservation\'s status after its last change'),
+  jobAttempts: setting('JOB_ATTEMPTS', '100', int(1, 100_000), 'attempts of a reserve job whose decision threw (no backoff)'),
+  relayBatchSize: setting('RELAY_BATCH_SIZE', '500', int(1, 100_000), 'outbox entries published to Kafka per send'),
+  eventRefreshMs: setting('EVENT_REFRESH_INTERVAL', '5s', duration(100), 'how often a shard re-reads the event registry (new events also arrive by pub/sub)'),
+} as const;
+
+type Schema = typeof CONFIG_SCHEMA;
+export type Config = {
+  readonly [K in keyof Schema]: Schema[K] extends Setting<infer T> ? T : never;
+};
+
+export class ConfigError extends Error {
+  constructor(readonly problems: string[]) {
+    super(`invalid configuration:\n  ${problems.join('\n  ')}`);
+    this.name = 'ConfigError';
+  }
+}
+
+/** Reads every setting from `env`; throws one ConfigError naming every bad key. */
+export function loadConfig(env: NodeJS.ProcessEnv = process.env): Config {
+  const problems: string[] = [];
+  const values: Record<string, unknown> = {};
+  for (const [key, spec] of Object.entries(CONFIG_SCHEMA) as [string, Setting<unknown>][]) {
+    const raw = env[spec.env] ?? spec.fallback;
+    if (raw === undefined) continue;
+    const value = spec.parse(raw);
+    if (value === undefined) problems.push(`${spec.env}=${JSON.stringify(raw)}: expected ${spec.doc}`);
+    values[key] = value;
+  }
+  const isProduction = values.nodeEnv === 'production';
+  if (values.jwtSecret === undefined) {
+    if (isProduction) problems.push('JWT_SECRET is required when NODE_ENV=production');
+    else values.jwtSecret = DEV_JWT_SECRET;
+  } else if (isProduction && (String(values.jwtSecret).length < 32 || values.jwtSecret === DEV_JWT_SECRET)) {
+    problems.push('JWT_SECRET must be at least 32 characters and not the development default when NODE_ENV=production');
+  }
+  if (problems.length > 0) throw new ConfigError(problems);
+  return Object.freeze(values) as Config;
+}
+
+/** True when the JWT secret is the development default (main.ts logs a warning). */
+export const usesDevSecret = (config: Config): boolean => config.jwtSecret === DEV_JWT_SECRET;

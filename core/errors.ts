@@ -1,0 +1,48 @@
+/**
+ * The error catalogue: every code a client can see, with its HTTP status, a title, and whether retrying
+ * the same request later can succeed. docs/errors.md lists the same codes.
+ */
+export const ERROR_CATALOGUE = {
+  invalid_request: { status: 400, title: 'The request is invalid', retryable: false },
+  unauthorized: { status: 401, title: 'A valid bearer token is required', retryable: false },
+  forbidden: { status: 403, title: 'This role may not do that', retryable: false },
+  route_not_found: { status: 404, title: 'No such route', retryable: false },
+  event_not_found: { status: 404, title: 'No such event', retryable: false },
+  category_not_found: { status: 404, title: 'No such ticket category for this event', retryable: false },
+  reservation_not_found: { status: 404, title: 'No such reservation', retryable: false },
+  category_exists: { status: 409, title: 'This event already has a category of that name', retryable: false },
+  out_of_stock: { status: 409, title: 'Fewer seats are left than requested', retryable: false },
+  payload_too_large: { status: 413, title: 'The request body is too large', retryable: false },
+  unsupported_media_type: { status: 415, title: 'The body must be application/json', retryable: false },
+  internal_error: { status: 500, title: 'Internal error', retryable: true },
+  service_unavailable: { status: 503, title: 'A dependency is unavailable', retryable: true },
+} as const satisfies Record<string, { status: number; title: string; retryable: boolean }>;
+
+export type ErrorCode = keyof typeof ERROR_CATALOGUE;
+
+export interface InvalidParam {
+  readonly name: string;
+  readonly reason: string;
+}
+
+/** An expected outcome with a stable code; anything that is not an AppError is a bug. */
+export class AppError extends Error {
+  readonly status: number;
+  readonly retryable: boolean;
+
+  constructor(
+    readonly code: ErrorCode,
+    readonly detail?: string,
+    readonly extra: { invalidParams?: InvalidParam[]; retryAfterS?: number; cause?: unknown } = {},
+  ) {
+    super(detail ?? ERROR_CATALOGUE[code].title, { cause: extra.cause });
+    this.name = 'AppError';
+    this.status = ERROR_CATALOGUE[code].status;
+    this.retryable = ERROR_CATALOGUE[code].retryable;
+  }
+
+  static invalid(params: InvalidParam[]): AppError {
+    const detail = params.map((p) => `${p.name}: ${p.reason}`).join('; ');
+    return new AppError('invalid_request', detail, { invalidParams: params });
+  }
+}

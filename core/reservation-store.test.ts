@@ -1,0 +1,165 @@
+import { randomUUID } from 'node:crypto';
+import { expect } from 'chai';
+import type { Redis } from 'ioredis';
+import { newReservationId } from './keys.ts';
+import { createRedis } from './redis.ts';
+import { ReservationStore, type AdmitRequest } from './reservation-store.ts';
+import { testConfig, testLogger } from '../test/support/env.ts';
+
+// The Lua scripts, called directly against the real Redis: every return code of each.
+describe('reservation scripts (real Redis)', () => {
+  const config = testConfig();
+  let redis: Redis;
+  let store: ReservationStore;
+
+  before(() => {
+    redis = createRedis(config.redisUrl, testLogger());
+    store = new ReservationStore(redis, { keyPrefix: config.keyPrefix, holdTtlMs: 60_000, retentionMs: 3_600_000 });
+  });
+  after(async () => {
+    await redis.quit();
+  });
+
+  const request = (eventId: string, categoryId: string, qty = 1, userId = 'user-1'): AdmitRequest => ({
+    reservationId: newReservationId(eventId, randomUUID()),
+    userId,
+    eventId,
+    categoryId,
+    categoryName: 'VIP',
+    qty,
+  });
+
+  async function outbox(eventId: string): Promise<{ type: string; snapshot: Record<string, unknown> }[]> {
+    const entries = await redis.xrange(store.keys(eventId).outbox, '-', '+');
+    return entries.map(([, fields]) => ({ type: fields[1]!, snapshot: JSON.parse(fields[3]!) as Record<string, unknown> }));
+  }
+
+  describe('initStock', () => {
+    it('creates the stock once and leaves it alone after that', async () => {
+      const eventId = randomUUID();
+      expect(await store.initStock(eventId, 'c1', 10)).to.equal(true);
+      const r = request(eventId, 'c1', 3);
+      await store.admit(r);
+      await store.decide(eventId, r.reservationId, 'c1');
+      expect(await store.initStock(eventId, 'c1', 10)).to.equal(false);
+      const stock = (await store.readStock(eventId, ['c1'])).get('c1');
+      expect(stock).to.deep.equal({ total: 10, available: 7, held: 3, confirmed: 0 });
+    });
+  });
+
+  describe('admitRequest', () => {
+    it('admits with the next arrival number, status queued, a position and the queued snapshot', async () => {
+      const eventId = randomUUID();
+      await store.initStock(eventId, 'c1', 5);
+      const first = await store.admit(request(eventId, 'c1'));
+      const second = request(eventId, 'c1');
+      const admitted = await store.admit(second);
+      expect(first).to.include({ kind: 'admitted', seqArrival: 1, position: 0 });
+      expect(admitted).to.include({ kind: 'admitted', seqArrival: 2, position: 1 });
+      expect(await redis.get(store.keys(eventId).depth)).to.equal('2');
+      const read = await store.read(second.reservationId);
+      expect(read).to.include({ status: 'queued', qty: 1, userId: 'user-1', position: 1, version: 1, category: 'VIP' });
+      const events = await outbox(eventId);
+      expect(events.map((e) => e.type)).to.deep.equal(['reservation.queued', 'reservation.queued']);
+      expect(events[1]!.snapshot).to.include({ reservation_id: second.reservationId, status: 'queued', version: 1, seq_arrival: 2 });
+    });
+
+    it('returns the existing reservation unchanged for an id that exists (code 2)', async () => {
+      const eventId = randomUUID();
+      await store.initStock(eventId, 'c1', 5);
+      const r = request(eventId, 'c1');
+      await store.admit(r);
+      const again = await store.admit(r);
+      expect(again).to.include({ kind: 'duplicate', seqArrival: 1 });
+      expect(await redis.get(store.keys(eventId).depth)).to.equal('1');
+      expect(await outbox(eventId)).to.have.length(1);
+    });
+
+    it('refuses a category whose stock is not initialised (code 3) and takes no number', async () => {
+      const eventId = randomUUID();
+      expect(await store.admit(request(eventId, 'missing'))).to.deep.equal({ kind: 'category_not_ready' });
+      expect(await redis.get(store.keys(eventId).seq)).to.equal(null);
+    });
+  });
+
+  describe('decideRequest', () => {
+    it('holds seats when enough are available (code 1, reserved)', async () => {
+      const eventId = randomUUID();
+      await store.initStock(eventId, 'c1', 2);
+      const r = request(eventId, 'c1', 2);
+      await store.admit(r);
+      const decision = await store.decide(eventId, r.reservationId, 'c1');
+      expect(decision).to.include({ kind: 'decided', status: 'reserved', seqDecision: 1 });
+      if (decision.kind !== 'decided') throw new Error('unreachable');
+      const [nowSec] = await redis.time();
+      expect(decision.expiresAtMs).to.be.within(Number(nowSec) * 1000 + 55_000, Number(nowSec) * 1000 + 62_000);
+      expect((await store.readStock(eventId, ['c1'])).get('c1')).to.deep.equal({ total: 2, available: 0, held: 2, confirmed: 0 });
+      expect(await redis.zscore(store.keys(eventId).holds, r.reservationId)).to.equal(String(decision.expiresAtMs));
+      expect(await redis.get(store.keys(eventId).depth)).to.equal('0');
+      const events = await outbox(eventId);
+      expect(events.at(-1)).to.deep.include({ type: 'reservation.reserved' });
+      expect(events.at(-1)!.snapshot).to.include({ status: 'reserved', version: 2, seq_decision: 1, expires_at: decision.expiresAtMs });
+    });
+
+    it('rejects out_of_stock when fewer seats are left than requested (code 1, rejected)', async () => {
+      const eventId = randomUUID();
+      await store.initStock(eventId, 'c1', 1);
+      const r = request(eventId, 'c1', 2);
+      await store.admit(r);
+      expect(await store.decide(eventId, r.reservationId, 'c1')).to.include({ kind: 'decided', status: 'rejected', reason: 'out_of_stock' });
+      expect((await store.readStock(eventId, ['c1'])).get('c1')).to.include({ available: 1, held: 0 });
+      expect((await outbox(eventId)).at(-1)!.snapshot).to.include({ status: 'rejected', reason: 'out_of_stock', version: 2 });
+    });
+
+    it('rejects internal_error when the category has no stock in Redis', async () => {
+      const eventId = randomUUID();
+      await store.initStock(eventId, 'c1', 1);
+      const r = request(eventId, 'c1');
+      await store.admit(r);
+      expect(await store.decide(eventId, r.reservationId, 'gone')).to.include({ status: 'rejected', reason: 'internal_error' });
+    });
+
+    it('a second run of the same reservation returns the first decision unchanged (code 2)', async () => {
+      const eventId = randomUUID();
+      await store.initStock(eventId, 'c1', 1);
+      const r = request(eventId, 'c1');
+      await store.admit(r);
+      const first = await store.decide(eventId, r.reservationId, 'c1');
+      const before = { stock: await store.readStock(eventId, ['c1']), outbox: await outbox(eventId), res: await store.read(r.reservationId) };
+      const second = await store.decide(eventId, r.reservationId, 'c1');
+      expect(second).to.deep.equal({ ...first, kind: 'already_decided' });
+      expect(await store.readStock(eventId, ['c1'])).to.deep.equal(before.stock);
+      expect(await outbox(eventId)).to.deep.equal(before.outbox);
+      expect(await store.read(r.reservationId)).to.deep.equal(before.res);
+      expect(await redis.get(store.keys(eventId).decided)).to.equal('1');
+    });
+
+    it('answers unknown for a reservation that does not exist (code 0)', async () => {
+      const eventId = randomUUID();
+      expect(await store.decide(eventId, newReservationId(eventId, randomUUID()), 'c1')).to.deep.equal({ kind: 'unknown_reservation' });
+    });
+
+    it('decisions in arrival order give the seats to the first arrivals', async () => {
+      const eventId = randomUUID();
+      await store.initStock(eventId, 'c1', 3);
+      const requests = Array.from({ length: 6 }, () => request(eventId, 'c1'));
+      for (const r of requests) await store.admit(r);
+      const statuses = [];
+      for (const r of requests) statuses.push((await store.decide(eventId, r.reservationId, 'c1')).kind === 'decided' && (await store.read(r.reservationId))!.status);
+      expect(statuses).to.deep.equal(['reserved', 'reserved', 'reserved', 'rejected', 'rejected', 'rejected']);
+    });
+  });
+
+  describe('abandon', () => {
+    it('rejects an admitted request internal_error and releases its place in the depth count', async () => {
+      const eventId = randomUUID();
+      await store.initStock(eventId, 'c1', 1);
+      const r = request(eventId, 'c1');
+      await store.admit(r);
+      await store.abandon(eventId, r.reservationId);
+      expect(await store.read(r.reservationId)).to.include({ status: 'rejected', reason: 'internal_error' });
+      expect(await redis.get(store.keys(eventId).depth)).to.equal('0');
+      expect((await store.readStock(eventId, ['c1'])).get('c1')).to.include({ available: 1 });
+    });
+  });
+});

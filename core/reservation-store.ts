@@ -1,0 +1,192 @@
+import type { Redis } from 'ioredis';
+import { REJECT_REASONS, SNAPSHOT_SCHEMA_VERSION, type RejectReason, type ReservationStatus } from './contracts.ts';
+import { eventIdOfReservation, eventKeys, eventRegistryKey, eventAnnounceChannel } from './keys.ts';
+import { Scripts } from './redis.ts';
+
+/**
+ * The reservation state in Redis, through the Lua scripts in core/lua: what the gateway admits and
+ * reads, and what the shard decides. Every state change happens inside one script.
+ */
+
+export interface AdmitRequest {
+  readonly reservationId: string;
+  readonly userId: string;
+  readonly eventId: string;
+  readonly categoryId: string;
+  readonly categoryName: string;
+  readonly qty: number;
+}
+
+export type AdmitResult =
+  | { readonly kind: 'admitted' | 'duplicate'; readonly seqArrival: number; readonly position: number; readonly createdAtMs: number }
+  | { readonly kind: 'category_not_ready' };
+
+export type DecideResult =
+  | {
+      readonly kind: 'decided' | 'already_decided';
+      readonly status: ReservationStatus;
+      readonly reason: RejectReason | undefined;
+      readonly seqDecision: number;
+      readonly expiresAtMs: number | undefined;
+    }
+  | { readonly kind: 'unknown_reservation' };
+
+export interface StoredReservation {
+  readonly reservationId: string;
+  readonly userId: string;
+  readonly eventId: string;
+  readonly categoryId: string;
+  readonly category: string;
+  readonly qty: number;
+  readonly status: ReservationStatus;
+  readonly reason: string | undefined;
+  readonly position: number | undefined;
+  readonly seqArrival: number;
+  readonly seqDecision: number | undefined;
+  readonly expiresAtMs: number | undefined;
+  readonly bookingId: string | undefined;
+  readonly createdAtMs: number;
+  readonly updatedAtMs: number;
+  readonly version: number;
+}
+
+export interface CategoryStock {
+  readonly total: number;
+  readonly available: number;
+  readonly held: number;
+  readonly confirmed: number;
+}
+
+export interface StoreSettings {
+  readonly keyPrefix: string;
+  readonly holdTtlMs: number;
+  readonly retentionMs: number;
+}
+
+const optionalNumber = (value: string | undefined): number | undefined =>
+  value === undefined || value === '' ? undefined : Number(value);
+
+export class ReservationStore {
+  readonly #redis: Redis;
+  readonly #scripts: Scripts;
+  readonly #settings: StoreSettings;
+
+  constructor(redis: Redis, settings: StoreSettings) {
+    this.#redis = redis;
+    this.#scripts = new Scripts(redis);
+    this.#settings = settings;
+  }
+
+  keys(eventId: string) {
+    return eventKeys(this.#settings.keyPrefix, eventId);
+  }
+
+  /** Creates the category's stock unless it exists, and registers the event for the shards. Idempotent. */
+  async initStock(eventId: string, categoryId: string, totalStock: number): Promise<boolean> {
+    const created = await this.#scripts.run('initStock', [this.keys(eventId).category(categoryId)], [totalStock]);
+    const added = await this.#redis.sadd(eventRegistryKey(this.#settings.keyPrefix), eventId);
+    if (added === 1) await this.#redis.publish(eventAnnounceChannel(this.#settings.keyPrefix), eventId);
+    return created === 1;
+  }
+
+  async admit(request: AdmitRequest): Promise<AdmitResult> {
+    const k = this.keys(request.eventId);
+    const reply = (await this.#scripts.run(
+      'admitRequest',
+      [k.seq, k.admitted, k.decided, k.depth, k.reservation(request.reservationId), k.outbox, k.category(request.categoryId)],
+      [
+        request.reservationId,
+        request.userId,
+        request.eventId,
+        request.categoryId,
+        request.categoryName,
+        request.qty,
+        this.#settings.retentionMs,
+        SNAPSHOT_SCHEMA_VERSION,
+      ],
+    )) as number[];
+    const [code, seqArrival, position, createdAtMs] = reply;
+    if (code === 3) return { kind: 'category_not_ready' };
+    if (code !== 1 && code !== 2) throw new Error(`admitRequest returned unknown code ${String(code)}`);
+    return { kind: code === 1 ? 'admitted' : 'duplicate', seqArrival: seqArrival!, position: position!, createdAtMs: createdAtMs! };
+  }
+
+  /**
+   * Undoes an admission whose job could not be enqueued: the request is rejected `internal_error` the
+   * way a decision would reject it (depth and decided counters move, the snapshot goes to the outbox),
+   * so nothing waits forever on a job that does not exist. A no-op if it was decided meanwhile.
+   */
+  async abandon(eventId: string, reservationId: string): Promise<void> {
+    const k = this.keys(eventId);
+    // A category key that cannot exist makes the decision script reject with internal_error.
+    await this.#scripts.run(
+      'decideRequest',
+      [k.reservation(reservationId), k.category('-abandoned-'), k.decided, k.depth, k.outbox, k.holds],
+      [this.#settings.holdTtlMs, this.#settings.retentionMs, SNAPSHOT_SCHEMA_VERSION],
+    );
+  }
+
+  async decide(eventId: string, reservationId: string, categoryId: string): Promise<DecideResult> {
+    const k = this.keys(eventId);
+    const reply = (await this.#scripts.run(
+      'decideRequest',
+      [k.reservation(reservationId), k.category(categoryId), k.decided, k.depth, k.outbox, k.holds],
+      [this.#settings.holdTtlMs, this.#settings.retentionMs, SNAPSHOT_SCHEMA_VERSION],
+    )) as (string | number)[];
+    const code = reply[0];
+    if (code === 0) return { kind: 'unknown_reservation' };
+    if (code !== 1 && code !== 2) throw new Error(`decideRequest returned unknown code ${String(code)}`);
+    const reason = String(reply[2]);
+    return {
+      kind: code === 1 ? 'decided' : 'already_decided',
+      status: String(reply[1]) as ReservationStatus,
+      reason: (REJECT_REASONS as readonly string[]).includes(reason) ? (reason as RejectReason) : undefined,
+      seqDecision: Number(reply[3]),
+      expiresAtMs: optionalNumber(String(reply[4])),
+    };
+  }
+
+  /** The reservation as Redis holds it, with its queue position while queued; undefined if Redis has none. */
+  async read(reservationId: string): Promise<StoredReservation | undefined> {
+    const eventId = eventIdOfReservation(reservationId);
+    if (eventId === undefined) return undefined;
+    const k = this.keys(eventId);
+    const [fields, decided] = await Promise.all([this.#redis.hgetall(k.reservation(reservationId)), this.#redis.get(k.decided)]);
+    if (fields.status === undefined) return undefined;
+    const status = fields.status as ReservationStatus;
+    return {
+      reservationId,
+      userId: fields.user_id ?? '',
+      eventId,
+      categoryId: fields.category_id ?? '',
+      category: fields.category ?? '',
+      qty: Number(fields.qty),
+      status,
+      reason: fields.reason,
+      position: status === 'queued' ? Math.max(0, Number(fields.admitted_no) - Number(decided ?? 0) - 1) : undefined,
+      seqArrival: Number(fields.seq_arrival),
+      seqDecision: optionalNumber(fields.seq_decision),
+      expiresAtMs: optionalNumber(fields.expires_at),
+      bookingId: fields.booking_id,
+      createdAtMs: Number(fields.created_at),
+      updatedAtMs: Number(fields.updated_at),
+      version: Number(fields.version),
+    };
+  }
+
+  /** Stock of several categories of one event, read in one round trip (one pipeline). */
+  async readStock(eventId: string, categoryIds: readonly string[]): Promise<Map<string, CategoryStock | undefined>> {
+    const k = this.keys(eventId);
+    const pipeline = this.#redis.pipeline();
+    for (const id of categoryIds) pipeline.hmget(k.category(id), 'total', 'available', 'held', 'confirmed');
+    const replies = (await pipeline.exec()) ?? [];
+    const stock = new Map<string, CategoryStock | undefined>();
+    categoryIds.forEach((id, i) => {
+      const [err, values] = replies[i] ?? [];
+      if (err) throw err;
+      const [total, available, held, confirmed] = (values as (string | null)[]) ?? [];
+      stock.set(id, total == null ? undefined : { total: Number(total), available: Number(available), held: Number(held), confirmed: Number(confirmed) });
+    });
+    return stock;
+  }
+}
