@@ -1,0 +1,56 @@
+import { createServer, type Server } from 'node:http';
+import type { AddressInfo } from 'node:net';
+
+/**
+ * The small HTTP server of the shard and persister processes: `/health` (the process is alive) and
+ * `/ready` (200 when every check passes, 503 naming what is down).
+ */
+export type ReadinessCheck = () => Promise<void>;
+
+export interface OpsServer {
+  readonly port: number;
+  close(): Promise<void>;
+}
+
+const CHECK_TIMEOUT_MS = 2_000;
+
+async function runCheck(check: ReadinessCheck): Promise<boolean> {
+  let timer: NodeJS.Timeout | undefined;
+  const timeout = new Promise<never>((_, reject) => {
+    timer = setTimeout(() => reject(new Error('timeout')), CHECK_TIMEOUT_MS);
+  });
+  try {
+    await Promise.race([check(), timeout]);
+    return true;
+  } catch {
+    return false;
+  } finally {
+    clearTimeout(timer);
+  }
+}
+
+export async function startOpsServer(port: number, checks: Record<string, ReadinessCheck>): Promise<OpsServer> {
+  const server: Server = createServer((req, res) => {
+    const path = (req.url ?? '/').split('?')[0];
+    const send = (status: number, body: unknown, type = 'application/json') => {
+      res.writeHead(status, { 'content-type': type, 'cache-control': 'no-store' });
+      res.end(JSON.stringify(body));
+    };
+    if (req.method !== 'GET') return send(405, { code: 'method_not_allowed' });
+    if (path === '/health') return send(200, { status: 'ok' });
+    if (path === '/ready') {
+      void Promise.all(Object.entries(checks).map(async ([name, check]) => [name, await runCheck(check)] as const)).then((results) => {
+        const down = results.filter(([, ok]) => !ok).map(([name]) => name);
+        if (down.length === 0) return send(200, { status: 'ready' });
+        send(503, { type: 'about:blank', title: 'Not ready', status: 503, code: 'service_unavailable', detail: `down: ${down.join(', ')}`, down }, 'application/problem+json');
+      });
+      return;
+    }
+    send(404, { code: 'route_not_found' });
+  });
+  await new Promise<void>((resolve) => server.listen(port, '0.0.0.0', resolve));
+  return {
+    port: (server.address() as AddressInfo).port,
+    close: () => new Promise<void>((resolve) => { server.closeAllConnections(); server.close(() => resolve()); }),
+  };
+}

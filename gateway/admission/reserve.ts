@@ -1,0 +1,55 @@
+import { randomUUID } from 'node:crypto';
+import type { ReserveJob } from '../../core/contracts.ts';
+import { AppError } from '../../core/errors.ts';
+import { newReservationId } from '../../core/keys.ts';
+import type { AdmitRequest, AdmitResult } from '../../core/reservation-store.ts';
+import type { CategoryRow, EventWithCategories } from '../catalog/catalog.ts';
+import type { ReserveBody } from '../schemas.ts';
+
+/** What admission needs, as small interfaces (no express, no drivers), so it can be tested alone. */
+export interface AdmissionDeps {
+  resolve(eventId: string, categoryName: string): Promise<{ event: EventWithCategories; category: CategoryRow }>;
+  repairStock(category: CategoryRow): Promise<void>;
+  admit(request: AdmitRequest): Promise<AdmitResult>;
+  abandon(eventId: string, reservationId: string): Promise<void>;
+  enqueue(job: ReserveJob): Promise<void>;
+  newId?: () => string;
+}
+
+export interface Admitted {
+  readonly reservationId: string;
+  readonly position: number;
+  readonly seqArrival: number;
+}
+
+/**
+ * Admits one reserve request: resolve event and category (404s), check qty against the event's cap
+ * (400), then one Lua call takes the arrival number, records `queued` and counts the depth; only after
+ * the job is in the queue is the request admitted. If the job cannot be added, the admission is undone
+ * (rejected `internal_error`) and the caller gets a 503 to retry.
+ */
+export async function reserve(deps: AdmissionDeps, userId: string, body: ReserveBody): Promise<Admitted> {
+  const { event, category } = await deps.resolve(body.event_id, body.category);
+  if (body.qty > event.maxPerUser) {
+    throw AppError.invalid([{ name: 'qty', reason: `must be at most ${event.maxPerUser} (this event's max_per_user)` }]);
+  }
+  const reservationId = newReservationId(event.id, (deps.newId ?? randomUUID)());
+  const request: AdmitRequest = { reservationId, userId, eventId: event.id, categoryId: category.id, categoryName: category.name, qty: body.qty };
+
+  let result = await deps.admit(request);
+  if (result.kind === 'category_not_ready') {
+    await deps.repairStock(category);
+    result = await deps.admit(request);
+  }
+  if (result.kind === 'category_not_ready') {
+    throw new AppError('service_unavailable', 'the category is not ready for sale yet', { retryAfterS: 1 });
+  }
+
+  try {
+    await deps.enqueue({ reservation_id: reservationId, event_id: event.id, category_id: category.id, seq_arrival: result.seqArrival });
+  } catch (err) {
+    await deps.abandon(event.id, reservationId).catch(() => undefined);
+    throw new AppError('service_unavailable', 'the request could not be queued; retry', { cause: err, retryAfterS: 1 });
+  }
+  return { reservationId, position: result.position, seqArrival: result.seqArrival };
+}

@@ -1,0 +1,48 @@
+import type { RequestHandler } from 'express';
+import passport from 'passport';
+import { ExtractJwt, Strategy as JwtStrategy } from 'passport-jwt';
+import { ROLES, type Role } from '../../core/auth-token.ts';
+import { AppError } from '../../core/errors.ts';
+
+/** The caller, from a verified token. */
+export interface Caller {
+  readonly sub: string;
+  readonly role: Role;
+}
+
+declare module 'express-serve-static-core' {
+  interface Request {
+    caller?: Caller;
+  }
+}
+
+/**
+ * Bearer JWTs through passport-jwt, pinned to HS256 (so `alg: none` and RS/HS confusion are refused),
+ * with `exp` required and `sub`/`role` checked. A passport instance of its own per app (no global state).
+ */
+export function createAuth(secret: string): { authenticate: (...roles: Role[]) => RequestHandler } {
+  const instance = new passport.Passport();
+  instance.use(
+    new JwtStrategy(
+      { jwtFromRequest: ExtractJwt.fromAuthHeaderAsBearerToken(), secretOrKey: secret, algorithms: ['HS256'], ignoreExpiration: false },
+      (payload: Record<string, unknown>, done: (err: unknown, user?: Caller | false, info?: unknown) => void) => {
+        const { sub, role, exp } = payload;
+        if (typeof exp !== 'number') return done(null, false, { message: 'the token has no exp claim' });
+        if (typeof sub !== 'string' || sub.length === 0 || sub.length > 200) return done(null, false, { message: 'the token has no valid sub claim' });
+        if (typeof role !== 'string' || !(ROLES as readonly string[]).includes(role)) return done(null, false, { message: 'the token has no valid role claim' });
+        done(null, { sub, role: role as Role });
+      },
+    ),
+  );
+  const authenticate =
+    (...roles: Role[]): RequestHandler =>
+    (req, res, next) => {
+      instance.authenticate('jwt', { session: false }, (err: unknown, caller: Caller | false) => {
+        if (err || !caller) return next(new AppError('unauthorized'));
+        if (roles.length > 0 && !roles.includes(caller.role)) return next(new AppError('forbidden', `requires role ${roles.join(' or ')}`));
+        req.caller = caller;
+        next();
+      })(req, res, next);
+    };
+  return { authenticate };
+}

@@ -1,0 +1,216 @@
+import type pg from 'pg';
+import { AppError } from '../../core/errors.ts';
+import { isUuid } from '../../core/keys.ts';
+import type { ReservationStore } from '../../core/reservation-store.ts';
+import { categoryNameKey, type CreateCategoryBody, type CreateEventBody } from '../schemas.ts';
+
+/**
+ * Events and ticket categories: written to PostgreSQL by the admin routes, read by everyone. The reserve
+ * path reads them from a short-lived in-process cache (no Postgres round trip per request).
+ *
+ * Creating a category writes Postgres first, then initialises its stock in Redis with an idempotent
+ * script. If the process dies in between, the next process that loads the category (reserve,
+ * availability, GET) runs the same script, so a category is never stuck at 0 seats.
+ */
+
+export interface EventRow {
+  readonly id: string;
+  readonly name: string;
+  readonly date: Date;
+  readonly maxPerUser: number;
+  readonly salesOpenAt: Date | null;
+  readonly salesCloseAt: Date | null;
+  readonly createdAt: Date;
+}
+
+export interface CategoryRow {
+  readonly id: string;
+  readonly eventId: string;
+  readonly name: string;
+  readonly nameKey: string;
+  readonly totalStock: number;
+  readonly price: number;
+}
+
+export interface EventWithCategories extends EventRow {
+  readonly categories: readonly CategoryRow[];
+}
+
+const CACHE_TTL_MS = 5_000;
+const MISS_RELOAD_AFTER_MS = 250;
+
+type Row = Record<string, unknown>;
+const toEvent = (r: Row): EventRow => ({
+  id: String(r.id),
+  name: String(r.name),
+  date: r.date as Date,
+  maxPerUser: Number(r.max_per_user),
+  salesOpenAt: (r.sales_open_at as Date | null) ?? null,
+  salesCloseAt: (r.sales_close_at as Date | null) ?? null,
+  createdAt: r.created_at as Date,
+});
+const toCategory = (r: Row): CategoryRow => ({
+  id: String(r.id),
+  eventId: String(r.event_id),
+  name: String(r.name),
+  nameKey: String(r.name_key),
+  totalStock: Number(r.total_stock),
+  price: Number(r.price),
+});
+
+/** Postgres unreachable (not a data error) is a 503 for the caller, never a 500. */
+function unavailable(err: unknown): AppError {
+  return new AppError('service_unavailable', 'the database is unavailable', { cause: err, retryAfterS: 2 });
+}
+
+async function query(db: pg.Pool, text: string, values: unknown[]): Promise<Row[]> {
+  try {
+    return (await db.query(text, values)).rows as Row[];
+  } catch (err) {
+    const code = (err as { code?: unknown }).code;
+    if (typeof code === 'string' && /^(22|23)/.test(code)) throw err;
+    throw unavailable(err);
+  }
+}
+
+interface CacheEntry {
+  readonly loadedAt: number;
+  readonly event: EventWithCategories | undefined;
+}
+
+export interface EventPage {
+  readonly events: EventRow[];
+  readonly nextCursor: string | undefined;
+}
+
+export class Catalog {
+  readonly #db: pg.Pool;
+  readonly #store: ReservationStore;
+  readonly #cache = new Map<string, CacheEntry>();
+  readonly #stockReady = new Set<string>();
+
+  constructor(db: pg.Pool, store: ReservationStore) {
+    this.#db = db;
+    this.#store = store;
+  }
+
+  async createEvent(body: CreateEventBody): Promise<EventRow> {
+    const rows = await query(
+      this.#db,
+      `INSERT INTO events (name, date, max_per_user, sales_open_at, sales_close_at)
+       VALUES ($1, $2, $3, $4, $5) RETURNING *`,
+      [body.name.trim(), body.date, body.max_per_user ?? 4, body.sales_open_at ?? null, body.sales_close_at ?? null],
+    );
+    return toEvent(rows[0]!);
+  }
+
+  /** Newest first; the cursor is opaque to clients (the last row's created_at text and id). */
+  async listEvents(limit: number, cursor: string | undefined): Promise<EventPage> {
+    let after: [string, string] | undefined;
+    if (cursor !== undefined) after = decodeCursor(cursor);
+    const rows = await query(
+      this.#db,
+      `SELECT *, created_at::text AS created_key FROM events
+       WHERE $1::timestamptz IS NULL OR (created_at, id) < ($1::timestamptz, $2::uuid)
+       ORDER BY created_at DESC, id DESC LIMIT $3`,
+      [after?.[0] ?? null, after?.[1] ?? null, limit + 1],
+    );
+    const page = rows.slice(0, limit);
+    const last = page.at(-1);
+    const nextCursor = rows.length > limit && last ? encodeCursor(String(last.created_key), String(last.id)) : undefined;
+    return { events: page.map(toEvent), nextCursor };
+  }
+
+  /** The event with its categories, read from Postgres (fresh), with each category's stock ensured. */
+  async getEvent(eventId: string): Promise<EventWithCategories | undefined> {
+    if (!isUuid(eventId)) return undefined;
+    const [events, categories] = await Promise.all([
+      query(this.#db, 'SELECT * FROM events WHERE id = $1', [eventId]),
+      query(this.#db, 'SELECT * FROM ticket_categories WHERE event_id = $1 ORDER BY created_at, id', [eventId]),
+    ]);
+    if (events.length === 0) {
+      this.#cache.set(eventId, { loadedAt: Date.now(), event: undefined });
+      return undefined;
+    }
+    const event = { ...toEvent(events[0]!), categories: categories.map(toCategory) };
+    await this.#ensureStock(event);
+    this.#cache.set(eventId, { loadedAt: Date.now(), event });
+    return event;
+  }
+
+  async requireEvent(eventId: string): Promise<EventWithCategories> {
+    const event = await this.getEvent(eventId);
+    if (!event) throw new AppError('event_not_found', `no event ${eventId}`);
+    return event;
+  }
+
+  async createCategory(eventId: string, body: CreateCategoryBody): Promise<CategoryRow> {
+    await this.requireEvent(eventId);
+    let rows: Row[];
+    try {
+      rows = await query(
+        this.#db,
+        `INSERT INTO ticket_categories (event_id, name, name_key, total_stock, price)
+         VALUES ($1, $2, $3, $4, $5) RETURNING *`,
+        [eventId, body.name.trim(), categoryNameKey(body.name), body.total_stock, body.price],
+      );
+    } catch (err) {
+      if ((err as { code?: unknown }).code === '23505') throw new AppError('category_exists', `the event already has a category named "${body.name.trim()}"`);
+      throw unavailable(err);
+    }
+    const category = toCategory(rows[0]!);
+    // Postgres first, then Redis: initStock is idempotent and re-run on every later load of the category.
+    await this.#store.initStock(eventId, category.id, category.totalStock);
+    this.#stockReady.add(category.id);
+    this.#cache.delete(eventId);
+    return category;
+  }
+
+  /** The event and category a reserve names, from the cache; 404s for unknown ones. */
+  async resolve(eventId: string, categoryName: string): Promise<{ event: EventWithCategories; category: CategoryRow }> {
+    const key = categoryNameKey(categoryName);
+    let entry = this.#cache.get(eventId);
+    const age = entry ? Date.now() - entry.loadedAt : Infinity;
+    const isStale = age > CACHE_TTL_MS || (age > MISS_RELOAD_AFTER_MS && !entry?.event?.categories.some((c) => c.nameKey === key));
+    if (!entry || isStale) {
+      await this.getEvent(eventId);
+      entry = this.#cache.get(eventId);
+    }
+    const event = entry?.event;
+    if (!event) throw new AppError('event_not_found', `no event ${eventId}`);
+    const category = event.categories.find((c) => c.nameKey === key);
+    if (!category) throw new AppError('category_not_found', `event ${eventId} has no category "${categoryName}"`);
+    return { event, category };
+  }
+
+  /** Re-runs the idempotent stock initialisation for a category (after Redis said it was missing). */
+  async repairStock(category: CategoryRow): Promise<void> {
+    await this.#store.initStock(category.eventId, category.id, category.totalStock);
+    this.#stockReady.add(category.id);
+  }
+
+  async #ensureStock(event: EventWithCategories): Promise<void> {
+    for (const category of event.categories) {
+      if (this.#stockReady.has(category.id)) continue;
+      await this.repairStock(category);
+    }
+  }
+}
+
+function encodeCursor(createdKey: string, id: string): string {
+  return Buffer.from(JSON.stringify([createdKey, id])).toString('base64url');
+}
+
+const PG_TIMESTAMP = /^\d{4}-\d{2}-\d{2} \d{2}:\d{2}:\d{2}(\.\d{1,6})?[+-]\d{2}(:\d{2})?$/;
+
+function decodeCursor(cursor: string): [string, string] {
+  try {
+    const value: unknown = JSON.parse(Buffer.from(cursor, 'base64url').toString());
+    if (Array.isArray(value) && value.length === 2 && typeof value[0] === 'string' && PG_TIMESTAMP.test(value[0]) && typeof value[1] === 'string' && isUuid(value[1])) {
+      return [value[0], value[1]];
+    }
+  } catch {
+    // fall through
+  }
+  throw AppError.invalid([{ name: 'cursor', reason: 'is not a cursor this API returned' }]);
+}

@@ -1,0 +1,66 @@
+import type { Server } from 'node:http';
+import type { AddressInfo } from 'node:net';
+import type { Config } from '../core/config.ts';
+import type { Logger } from '../core/logger.ts';
+import { createPool } from '../core/pg.ts';
+import { createRedis } from '../core/redis.ts';
+import { ReservationStore } from '../core/reservation-store.ts';
+import { ReserveQueues } from './admission/enqueue.ts';
+import { createApp } from './app.ts';
+import { Catalog } from './catalog/catalog.ts';
+
+export interface Gateway {
+  readonly port: number;
+  close(): Promise<void>;
+}
+
+/** Wires the gateway's dependencies and listens; close() stops intake, then closes every connection. */
+export async function startGateway(config: Config, logger: Logger): Promise<Gateway> {
+  const redis = createRedis(config.redisUrl, logger);
+  const queueConnection = createRedis(config.redisUrl, logger, { maxRetriesPerRequest: null, enableAutoPipelining: false });
+  const db = createPool(config.databaseUrl, logger);
+  const store = new ReservationStore(redis, { keyPrefix: config.keyPrefix, holdTtlMs: config.reservationTtlMs, retentionMs: config.statusRetentionMs });
+  const catalog = new Catalog(db, store);
+  const queues = new ReserveQueues(queueConnection, { prefix: config.queuePrefix, attempts: config.jobAttempts }, logger);
+
+  const app = createApp({
+    redis,
+    db,
+    store,
+    catalog,
+    admission: {
+      resolve: (eventId, name) => catalog.resolve(eventId, name),
+      repairStock: (category) => catalog.repairStock(category),
+      admit: (request) => store.admit(request),
+      abandon: (eventId, reservationId) => store.abandon(eventId, reservationId),
+      enqueue: (job) => queues.add(job),
+    },
+    jwtSecret: config.jwtSecret,
+    bodyLimit: config.bodyLimit,
+    logger,
+  });
+
+  const server: Server = app.listen(config.port);
+  await new Promise<void>((resolve, reject) => {
+    server.once('listening', resolve);
+    server.once('error', reject);
+  });
+  server.requestTimeout = config.requestTimeoutMs;
+  server.headersTimeout = config.headersTimeoutMs;
+  server.keepAliveTimeout = config.keepAliveTimeoutMs;
+  const port = (server.address() as AddressInfo).port;
+  logger.info({ port }, 'gateway listening');
+
+  return {
+    port,
+    async close() {
+      await new Promise<void>((resolve) => {
+        server.close(() => resolve());
+        server.closeIdleConnections();
+      });
+      await queues.close();
+      await Promise.all([redis.quit(), queueConnection.quit()].map((p) => p.catch(() => undefined)));
+      await db.end();
+    },
+  };
+}

@@ -1,0 +1,4 @@
+import { runProcess } from '../core/run-process.ts';
+import { startGateway } from './gateway.ts';
+
+await runProcess('gateway', startGateway);

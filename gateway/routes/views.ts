@@ -1,0 +1,54 @@
+import type { StoredReservation } from '../../core/reservation-store.ts';
+import type { CategoryRow, EventRow } from '../catalog/catalog.ts';
+
+/** Response bodies: snake_case, RFC 3339 times, absent optional fields left out. */
+
+export type SaleState = 'scheduled' | 'open' | 'closed';
+
+/** The sale state from the event's window (an admin switch comes with the sale-window work). */
+export function saleState(event: EventRow, nowMs = Date.now()): SaleState {
+  if (event.salesOpenAt && nowMs < event.salesOpenAt.getTime()) return 'scheduled';
+  if (event.salesCloseAt && nowMs >= event.salesCloseAt.getTime()) return 'closed';
+  return 'open';
+}
+
+export const eventView = (e: EventRow) => ({
+  id: e.id,
+  name: e.name,
+  date: e.date.toISOString(),
+  max_per_user: e.maxPerUser,
+  sales_open_at: e.salesOpenAt?.toISOString() ?? null,
+  sales_close_at: e.salesCloseAt?.toISOString() ?? null,
+  sale_state: saleState(e),
+  created_at: e.createdAt.toISOString(),
+});
+
+export const categoryView = (c: CategoryRow) => ({
+  id: c.id,
+  event_id: c.eventId,
+  name: c.name,
+  total_stock: c.totalStock,
+  price: c.price,
+});
+
+const iso = (ms: number | undefined) => (ms === undefined ? undefined : new Date(ms).toISOString());
+
+export function reservationView(r: StoredReservation) {
+  const view: Record<string, unknown> = {
+    reservation_id: r.reservationId,
+    user_id: r.userId,
+    event_id: r.eventId,
+    category: r.category,
+    qty: r.qty,
+    status: r.status,
+  };
+  if (r.reason) view.reason = r.reason;
+  if (r.position !== undefined) view.position = r.position;
+  if (r.expiresAtMs !== undefined) view.expires_at = iso(r.expiresAtMs);
+  if (r.bookingId) view.booking_id = r.bookingId;
+  view.created_at = iso(r.createdAtMs);
+  view.updated_at = iso(r.updatedAtMs);
+  return view;
+}
+
+export const statusUrl = (reservationId: string) => `/reservations/${reservationId}`;

@@ -1,0 +1,4 @@
+import { runProcess } from '../core/run-process.ts';
+import { startPersister } from './persister.ts';
+
+await runProcess('persister', startPersister);

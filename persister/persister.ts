@@ -1,0 +1,93 @@
+import type { Consumer, Kafka } from 'kafkajs';
+import type pg from 'pg';
+import type { Config } from '../core/config.ts';
+import { parseSnapshot, type ReservationSnapshot } from '../core/contracts.ts';
+import { consumeBatches, createKafka, ensureTopics, KafkaPublisher, type IncomingMessage, type OutgoingMessage } from '../core/kafka.ts';
+import type { Logger } from '../core/logger.ts';
+import { startOpsServer, type OpsServer } from '../core/ops-server.ts';
+import { createPool } from '../core/pg.ts';
+import { isDataError, upsertReservations } from './store/reservations.ts';
+
+/**
+ * The persister: a Kafka consumer-group member that writes reservation snapshots to PostgreSQL in
+ * batches (decode -> validate -> write batch -> commit offsets). Offsets are committed only after
+ * Postgres committed; a message that cannot be parsed or stored goes to the dead-letter topic with the
+ * reason, instead of blocking its partition.
+ */
+export interface Persister {
+  readonly opsPort: number;
+  close(): Promise<void>;
+}
+
+const deadLetter = (m: IncomingMessage, reason: string): OutgoingMessage => ({
+  key: m.key ?? '',
+  value: m.value?.toString() ?? '',
+  headers: { reason, source_topic: m.topic, source_partition: String(m.partition), source_offset: m.offset },
+});
+
+export async function writeBatch(
+  db: pg.Pool,
+  messages: readonly IncomingMessage[],
+  logger: Logger,
+): Promise<{ written: number; deadLetters: OutgoingMessage[] }> {
+  const good: { message: IncomingMessage; snapshot: ReservationSnapshot }[] = [];
+  const deadLetters: OutgoingMessage[] = [];
+  for (const message of messages) {
+    const parsed = parseSnapshot(message.value);
+    if (parsed.ok) good.push({ message, snapshot: parsed.value });
+    else deadLetters.push(deadLetter(message, `unparseable: ${parsed.error}`));
+  }
+  try {
+    return { written: await upsertReservations(db, good.map((g) => g.snapshot)), deadLetters };
+  } catch (err) {
+    if (!isDataError(err)) throw err;
+  }
+  // Some row breaks a constraint: store the rest one by one and dead-letter only the rows that fail.
+  let written = 0;
+  for (const { message, snapshot } of good) {
+    try {
+      written += await upsertReservations(db, [snapshot]);
+    } catch (err) {
+      if (!isDataError(err)) throw err;
+      logger.warn({ reservation_id: snapshot.reservation_id, err: (err as Error).message }, 'snapshot cannot be stored: dead-lettered');
+      deadLetters.push(deadLetter(message, `rejected by postgres: ${(err as { code?: string }).code ?? 'unknown'}`));
+    }
+  }
+  return { written, deadLetters };
+}
+
+export async function startPersister(config: Config, logger: Logger): Promise<Persister> {
+  const db = createPool(config.databaseUrl, logger);
+  const kafka: Kafka = createKafka({ brokers: config.kafkaBrokers, clientId: `${config.kafkaClientId}-persister` }, logger);
+  await ensureTopics(kafka, [config.reservationsTopic, config.deadLetterTopic], config.topicPartitions);
+  const dlq = new KafkaPublisher(kafka);
+  let consumerUp = false;
+
+  const consumer: Consumer = await consumeBatches(
+    kafka,
+    { groupId: config.persisterGroupId, topic: config.reservationsTopic, fromBeginning: true },
+    async (messages, ctx) => {
+      const { written, deadLetters } = await writeBatch(db, messages, logger);
+      if (deadLetters.length > 0) await dlq.send(config.deadLetterTopic, deadLetters);
+      await ctx.heartbeat();
+      logger.debug({ batch: messages.length, written, dead_letters: deadLetters.length }, 'batch persisted');
+    },
+  );
+  consumer.on(consumer.events.GROUP_JOIN, () => { consumerUp = true; });
+  consumer.on(consumer.events.CRASH, () => { consumerUp = false; });
+
+  const ops: OpsServer = await startOpsServer(config.persisterPort, {
+    postgres: async () => { await db.query('SELECT 1'); },
+    kafka: async () => { if (!consumerUp) throw new Error('not in the consumer group'); },
+  });
+
+  return {
+    opsPort: ops.port,
+    async close() {
+      await ops.close();
+      await consumer.disconnect();
+      await dlq.close();
+      await db.end();
+    },
+  };
+}

@@ -1,0 +1,63 @@
+import type { Pool, PoolClient } from 'pg';
+import type { ReservationSnapshot } from '../../core/contracts.ts';
+
+/**
+ * Upserts reservation snapshots. A row only moves forward: the update applies only when the incoming
+ * `version` is higher than the stored one, so a duplicate or an older snapshot delivered late changes
+ * nothing. One statement for the whole batch (arrays through unnest).
+ */
+const UPSERT = `
+INSERT INTO reservations AS r (id, event_id, category_id, user_id, qty, status, reason, seq_arrival,
+  seq_decision, expires_at, decided_at, booking_id, created_at, updated_at, version)
+SELECT id, event_id, category_id, user_id, qty, status, reason, seq_arrival, seq_decision,
+  to_timestamp(expires_at / 1000.0), to_timestamp(decided_at / 1000.0), booking_id,
+  to_timestamp(created_at / 1000.0), to_timestamp(updated_at / 1000.0), version
+FROM unnest($1::text[], $2::uuid[], $3::uuid[], $4::text[], $5::int[], $6::text[], $7::text[], $8::bigint[],
+  $9::bigint[], $10::bigint[], $11::bigint[], $12::text[], $13::bigint[], $14::bigint[], $15::int[])
+  AS s(id, event_id, category_id, user_id, qty, status, reason, seq_arrival, seq_decision, expires_at,
+       decided_at, booking_id, created_at, updated_at, version)
+ON CONFLICT (id) DO UPDATE SET
+  status = EXCLUDED.status, reason = EXCLUDED.reason, seq_decision = EXCLUDED.seq_decision,
+  expires_at = EXCLUDED.expires_at, decided_at = EXCLUDED.decided_at, booking_id = EXCLUDED.booking_id,
+  updated_at = EXCLUDED.updated_at, version = EXCLUDED.version
+WHERE r.version < EXCLUDED.version`;
+
+/** Keeps the newest snapshot of each reservation (a statement may not touch one row twice). */
+export function newestPerReservation(snapshots: readonly ReservationSnapshot[]): ReservationSnapshot[] {
+  const newest = new Map<string, ReservationSnapshot>();
+  for (const s of snapshots) {
+    const seen = newest.get(s.reservation_id);
+    if (!seen || seen.version < s.version) newest.set(s.reservation_id, s);
+  }
+  return [...newest.values()];
+}
+
+export async function upsertReservations(db: Pool | PoolClient, snapshots: readonly ReservationSnapshot[]): Promise<number> {
+  const rows = newestPerReservation(snapshots);
+  if (rows.length === 0) return 0;
+  const col = <T>(pick: (s: ReservationSnapshot) => T) => rows.map(pick);
+  const result = await db.query(UPSERT, [
+    col((s) => s.reservation_id),
+    col((s) => s.event_id),
+    col((s) => s.category_id),
+    col((s) => s.user_id),
+    col((s) => s.qty),
+    col((s) => s.status),
+    col((s) => s.reason ?? null),
+    col((s) => s.seq_arrival),
+    col((s) => s.seq_decision ?? null),
+    col((s) => s.expires_at ?? null),
+    col((s) => s.decided_at ?? null),
+    col((s) => s.booking_id ?? null),
+    col((s) => s.created_at),
+    col((s) => s.updated_at),
+    col((s) => s.version),
+  ]);
+  return result.rowCount ?? 0;
+}
+
+/** SQLSTATE classes that say "this data cannot be stored" (not "the database is unavailable"). */
+export function isDataError(err: unknown): boolean {
+  const code = (err as { code?: unknown }).code;
+  return typeof code === 'string' && (code.startsWith('22') || code.startsWith('23'));
+}

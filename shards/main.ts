@@ -1,0 +1,4 @@
+import { runProcess } from '../core/run-process.ts';
+import { startShard } from './shard.ts';
+
+await runProcess('shard', startShard);

@@ -1,0 +1,117 @@
+import type { Redis } from 'ioredis';
+import type { OutgoingMessage } from '../../core/kafka.ts';
+import type { Logger } from '../../core/logger.ts';
+
+/**
+ * Publishes the outbox streams of the events this shard owns to Kafka, in stream order, and deletes
+ * each entry only after Kafka acknowledged it. Entries are never trimmed unpublished, so a Kafka outage
+ * only grows the backlog; delivery is at least once (a crash between the ack and XDEL re-sends), which
+ * the persister absorbs by version.
+ *
+ * Published entries are deleted, so reading every stream from id 0 returns exactly the unpublished ones,
+ * and XREAD BLOCK wakes the relay as soon as a script appends.
+ */
+export interface Publisher {
+  send(topic: string, messages: readonly OutgoingMessage[]): Promise<void>;
+}
+
+export interface RelaySettings {
+  readonly topic: string;
+  readonly batchSize: number;
+  readonly blockMs: number;
+  readonly outboxKey: (eventId: string) => string;
+}
+
+const MAX_BACKOFF_MS = 5_000;
+
+export class OutboxRelay {
+  readonly #reader: Redis;
+  readonly #writer: Redis;
+  readonly #publisher: Publisher;
+  readonly #settings: RelaySettings;
+  readonly #logger: Logger;
+  #eventIds: string[] = [];
+  #running = false;
+  #loop: Promise<void> | undefined;
+  #published = 0;
+
+  /** `reader` is a connection of the relay's own (XREAD BLOCK holds it); `writer` may be shared. */
+  constructor(reader: Redis, writer: Redis, publisher: Publisher, settings: RelaySettings, logger: Logger) {
+    this.#reader = reader;
+    this.#writer = writer;
+    this.#publisher = publisher;
+    this.#settings = settings;
+    this.#logger = logger.child({ component: 'outbox-relay' });
+  }
+
+  /** Entries published since start (for tests and metrics). */
+  get published(): number {
+    return this.#published;
+  }
+
+  setEvents(eventIds: Iterable<string>): void {
+    this.#eventIds = [...eventIds];
+  }
+
+  start(): void {
+    if (this.#running) return;
+    this.#running = true;
+    this.#loop = this.#run();
+  }
+
+  async close(): Promise<void> {
+    this.#running = false;
+    this.#reader.disconnect();
+    await this.#loop;
+  }
+
+  async #run(): Promise<void> {
+    let backoffMs = 100;
+    while (this.#running) {
+      try {
+        const sent = await this.#publishOnce();
+        backoffMs = 100;
+        if (sent === 0 && this.#eventIds.length === 0) await sleep(this.#settings.blockMs);
+      } catch (err) {
+        if (!this.#running) break;
+        this.#logger.warn({ err: (err as Error).message, retry_in_ms: backoffMs }, 'outbox publish failed; will retry');
+        await sleep(backoffMs);
+        backoffMs = Math.min(backoffMs * 2, MAX_BACKOFF_MS);
+      }
+    }
+  }
+
+  async #publishOnce(): Promise<number> {
+    const eventIds = this.#eventIds;
+    if (eventIds.length === 0) return 0;
+    const keys = eventIds.map(this.#settings.outboxKey);
+    const reply = (await this.#reader.xread(
+      'COUNT',
+      this.#settings.batchSize,
+      'BLOCK',
+      this.#settings.blockMs,
+      'STREAMS',
+      ...keys,
+      ...keys.map(() => '0'),
+    )) as [string, [string, string[]][]][] | null;
+    if (!reply) return 0;
+    let sent = 0;
+    for (const [key, entries] of reply) {
+      if (entries.length === 0) continue;
+      const eventId = eventIds[keys.indexOf(key)]!;
+      const messages = entries.map(([, fields]) => toMessage(eventId, fields));
+      await this.#publisher.send(this.#settings.topic, messages);
+      await this.#writer.xdel(key, ...entries.map(([id]) => id));
+      sent += entries.length;
+    }
+    this.#published += sent;
+    return sent;
+  }
+}
+
+function toMessage(eventId: string, fields: string[]): OutgoingMessage {
+  const get = (name: string) => fields[fields.indexOf(name) + 1] ?? '';
+  return { key: eventId, value: get('snapshot'), headers: { type: get('type') } };
+}
+
+const sleep = (ms: number) => new Promise<void>((resolve) => setTimeout(resolve, ms));
