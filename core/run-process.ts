@@ -1,4 +1,4 @@
-import { ConfigError, loadConfig, usesDevSecret, type Config } from './config.ts';
+import { ConfigError, loadConfig, type Config } from './config.ts';
 import { createLogger, type Logger } from './logger.ts';
 
 interface Closable {
@@ -22,7 +22,6 @@ export async function runProcess(name: string, start: (config: Config, logger: L
     throw err;
   }
   const logger = createLogger(name, config.logLevel);
-  if (usesDevSecret(config)) logger.warn('JWT_SECRET is not set: using the development default (never in production)');
 
   let running: Closable | undefined;
   let stopping = false;

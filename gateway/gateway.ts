@@ -1,6 +1,6 @@
 import type { Server } from 'node:http';
 import type { AddressInfo } from 'node:net';
-import type { Config } from '../core/config.ts';
+import { usesDevSecret, type Config } from '../core/config.ts';
 import type { Logger } from '../core/logger.ts';
 import { createPool } from '../core/pg.ts';
 import { createRedis } from '../core/redis.ts';
@@ -16,6 +16,7 @@ export interface Gateway {
 
 /** Wires the gateway's dependencies and listens; close() stops intake, then closes every connection. */
 export async function startGateway(config: Config, logger: Logger): Promise<Gateway> {
+  if (usesDevSecret(config)) logger.warn('JWT_SECRET is not set: using the development default (never in production)');
   const redis = createRedis(config.redisUrl, logger);
   const queueConnection = createRedis(config.redisUrl, logger, { maxRetriesPerRequest: null, enableAutoPipelining: false });
   const db = createPool(config.databaseUrl, logger);

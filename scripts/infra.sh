@@ -3,7 +3,7 @@
 # (Debian's postgresql, a cluster of our own in .cache/infra/pg) and Apache Kafka 4.x in KRaft mode
 # (jars from Maven Central via scripts/kafka/pom.xml).
 #
-#   bash scripts/infra.sh up|down|status        (npm run infra -- up|down|status)
+#   bash scripts/infra.sh up|down|status [redis|postgres|kafka ...]   (npm run infra -- up)
 #
 # Addresses come from REDIS_URL, DATABASE_URL and KAFKA_BROKERS (loopback defaults below). A server
 # already listening on a configured address is reused as it is; `down` stops only what `up` started
@@ -201,13 +201,19 @@ status_line() { # name host port marker
   printf '%-9s %s:%s %s%s\n' "$1" "$2" "$3" "$up" "$by"
 }
 
-case "${1:-}" in
-  up) redis_up; pg_up; kafka_up
+# Services to act on: all by default, or those named after the command (redis, postgres, kafka).
+command=${1:-}; shift || true
+services=("$@"); [ ${#services[@]} -eq 0 ] && services=(redis postgres kafka)
+wants() { local s; for s in "${services[@]}"; do [ "$s" = "$1" ] && return 0; done; return 1; }
+for s in "${services[@]}"; do case "$s" in redis|postgres|kafka) ;; *) die "unknown service '$s' (redis, postgres, kafka)" ;; esac; done
+
+case "$command" in
+  up) wants redis && redis_up; wants postgres && pg_up; wants kafka && kafka_up
       say "ready: REDIS_URL=$REDIS_URL DATABASE_URL=$DATABASE_URL KAFKA_BROKERS=$KAFKA_BROKERS" ;;
-  down) kafka_down; pg_down; redis_down ;;
+  down) wants kafka && kafka_down; wants postgres && pg_down; wants redis && redis_down; true ;;
   status)
     status_line redis "$REDIS_HOST" "$REDIS_PORT" "$STATE/redis/started-by-infra"
     status_line postgres "$PG_HOST" "$PG_PORT" "$STATE/pg/started-by-infra"
     status_line kafka "$KAFKA_HOST" "$KAFKA_PORT" "$STATE/kafka/started-by-infra" ;;
-  *) echo "usage: $0 up|down|status" >&2; exit 2 ;;
+  *) echo "usage: $0 up|down|status [redis|postgres|kafka ...]" >&2; exit 2 ;;
 esac
