@@ -88,6 +88,8 @@ export class Catalog {
   readonly #store: ReservationStore;
   readonly #cache = new Map<string, CacheEntry>();
   readonly #stockReady = new Set<string>();
+  /** Loads in flight, so a burst of requests for one event makes one Postgres read, not one each. */
+  readonly #loading = new Map<string, Promise<EventWithCategories | undefined>>();
 
   constructor(db: pg.Pool, store: ReservationStore) {
     this.#db = db;
@@ -173,7 +175,12 @@ export class Catalog {
     const age = entry ? Date.now() - entry.loadedAt : Infinity;
     const isStale = age > CACHE_TTL_MS || (age > MISS_RELOAD_AFTER_MS && !entry?.event?.categories.some((c) => c.nameKey === key));
     if (!entry || isStale) {
-      await this.getEvent(eventId);
+      let load = this.#loading.get(eventId);
+      if (!load) {
+        load = this.getEvent(eventId).finally(() => this.#loading.delete(eventId));
+        this.#loading.set(eventId, load);
+      }
+      await load;
       entry = this.#cache.get(eventId);
     }
     const event = entry?.event;

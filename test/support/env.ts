@@ -1,6 +1,8 @@
 import { randomUUID } from 'node:crypto';
 import { loadConfig, type Config } from '../../core/config.ts';
+import { createKafka } from '../../core/kafka.ts';
 import { createLogger, type Logger } from '../../core/logger.ts';
+import { createRedis } from '../../core/redis.ts';
 
 /**
  * Test configuration: the real servers that `npm test` started (addresses from the environment), with
@@ -41,5 +43,35 @@ export async function waitFor<T>(what: string, check: () => Promise<T | undefine
     }
     if (Date.now() > deadline) throw new Error(`timed out after ${timeoutMs} ms waiting for ${what}${last ? `: ${String(last)}` : ''}`);
     await new Promise((resolve) => setTimeout(resolve, 50));
+  }
+}
+
+/** Deletes this test's Redis keys (its own key and queue prefixes) so repeated runs do not pile up. */
+export async function deleteTestKeys(config: Config): Promise<void> {
+  const redis = createRedis(config.redisUrl, testLogger());
+  try {
+    for (const pattern of [`${config.keyPrefix}:*`, `${config.queuePrefix}:*`]) {
+      let cursor = '0';
+      do {
+        const [next, keys] = await redis.scan(cursor, 'MATCH', pattern, 'COUNT', 1000);
+        cursor = next;
+        if (keys.length > 0) await redis.unlink(...keys);
+      } while (cursor !== '0');
+    }
+  } finally {
+    await redis.quit();
+  }
+}
+
+/** Deletes this test's Kafka topics. */
+export async function deleteTestTopics(config: Config): Promise<void> {
+  const admin = createKafka({ brokers: config.kafkaBrokers, clientId: 'test-cleanup' }, testLogger()).admin();
+  await admin.connect();
+  try {
+    const existing = new Set(await admin.listTopics());
+    const topics = [config.reservationsTopic, config.deadLetterTopic].filter((t) => existing.has(t));
+    if (topics.length > 0) await admin.deleteTopics({ topics, timeout: 10_000 });
+  } finally {
+    await admin.disconnect();
   }
 }

@@ -3,7 +3,7 @@ import { signToken, type Role } from '../../core/auth-token.ts';
 import { startGateway, type Gateway } from '../../gateway/gateway.ts';
 import { startPersister, type Persister } from '../../persister/persister.ts';
 import { startShard, type Shard } from '../../shards/shard.ts';
-import { testConfig, testLogger } from './env.ts';
+import { deleteTestKeys, deleteTestTopics, testConfig, testLogger } from './env.ts';
 
 /**
  * The three processes started in this test process, on the real servers, with this test's own names
@@ -65,6 +65,8 @@ export async function startTestStack(
       await gateway?.close();
       await shard?.close();
       await persister?.close();
+      await deleteTestKeys(config);
+      if (shard || persister) await deleteTestTopics(config);
     },
   };
 }
