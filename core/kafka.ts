@@ -111,8 +111,12 @@ export async function consumeBatches(
   kafka: Kafka,
   options: { groupId: string; topic: string; fromBeginning: boolean },
   handle: (messages: IncomingMessage[], ctx: BatchHandlerContext) => Promise<void>,
+  onMembership: (isMember: boolean) => void = () => {},
 ): Promise<Consumer> {
   const consumer = kafka.consumer({ groupId: options.groupId, sessionTimeout: 30_000, heartbeatInterval: 3_000, retry: { retries: Number.MAX_SAFE_INTEGER, maxRetryTime: 5_000 } });
+  consumer.on(consumer.events.GROUP_JOIN, () => onMembership(true));
+  consumer.on(consumer.events.CRASH, () => onMembership(false));
+  consumer.on(consumer.events.STOP, () => onMembership(false));
   await consumer.connect();
   await consumer.subscribe({ topic: options.topic, fromBeginning: options.fromBeginning });
   await consumer.run({

@@ -72,9 +72,8 @@ export async function startPersister(config: Config, logger: Logger): Promise<Pe
       await ctx.heartbeat();
       logger.debug({ batch: messages.length, written, dead_letters: deadLetters.length }, 'batch persisted');
     },
+    (isMember) => { consumerUp = isMember; },
   );
-  consumer.on(consumer.events.GROUP_JOIN, () => { consumerUp = true; });
-  consumer.on(consumer.events.CRASH, () => { consumerUp = false; });
 
   const ops: OpsServer = await startOpsServer(config.persisterPort, {
     postgres: async () => { await db.query('SELECT 1'); },

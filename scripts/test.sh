@@ -1,0 +1,27 @@
+#!/usr/bin/env bash
+# `npm test`: everything the tests need, then every test. On a fresh machine it installs the npm
+# packages, starts Redis, PostgreSQL and Kafka (scripts/infra.sh, installing what is missing), applies
+# the migrations, type-checks, and runs mocha (unit and integration tests against the real servers).
+# With CI set, it stops at the end the servers it started.
+set -euo pipefail
+cd "$(dirname "${BASH_SOURCE[0]}")/.."
+
+# Tests use a database of their own on the same server, so they never touch the stack's data.
+export DATABASE_URL=${TEST_DATABASE_URL:-postgres://warticket:warticket@127.0.0.1:5432/warticket_test}
+
+bash scripts/ensure-deps.sh
+bash scripts/infra.sh up
+if [ -n "${CI:-}" ]; then trap 'bash scripts/infra.sh down' EXIT; fi
+npx tsx scripts/migrate.ts
+echo "[test] typecheck"
+npx tsc -p tsconfig.json --noEmit
+
+out=$(mktemp)
+status=0
+npx mocha "$@" 2>&1 | tee "$out" || status=$?
+passed=$(grep -Eo '^ +[0-9]+ passing' "$out" | grep -Eo '[0-9]+' || echo 0)
+failed=$(grep -Eo '^ +[0-9]+ failing' "$out" | grep -Eo '[0-9]+' || echo 0)
+pending=$(grep -Eo '^ +[0-9]+ pending' "$out" | grep -Eo '[0-9]+' || echo 0)
+rm -f "$out"
+echo "mocha: ${passed} passed, ${failed} failed, ${pending} skipped"
+exit "$status"
