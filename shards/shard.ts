@@ -1,4 +1,4 @@
-import { Worker } from 'bullmq';
+import { Queue, Worker } from 'bullmq';
 import type { Redis } from 'ioredis';
 import type { Config } from '../core/config.ts';
 import { createKafka, ensureTopics, KafkaPublisher } from '../core/kafka.ts';
@@ -41,6 +41,7 @@ export async function startShard(config: Config, logger: Logger): Promise<Shard>
   }, logger);
 
   const workers = new Map<string, Worker>();
+  const queues: Queue[] = [];
   const processor = decideJob(store, logger);
 
   const own = (eventId: string) => {
@@ -50,6 +51,11 @@ export async function startShard(config: Config, logger: Logger): Promise<Shard>
       prefix: config.queuePrefix,
       concurrency: 1,
     });
+    // A second guard beside concurrency 1: at most one job of this queue is active across all processes.
+    const queue = new Queue(reserveQueueName(eventId), { connection: redis, prefix: config.queuePrefix });
+    queue.on('error', (err: Error) => logger.warn({ event_id: eventId, err: err.message }, 'queue error'));
+    void queue.setGlobalConcurrency(1).catch((err: unknown) => logger.warn({ event_id: eventId, err: (err as Error).message }, 'setGlobalConcurrency failed'));
+    queues.push(queue);
     worker.on('error', (err) => logger.warn({ event_id: eventId, err: err.message }, 'worker error'));
     worker.on('failed', (job, err) => logger.error({ event_id: eventId, job_id: job?.id, attempts: job?.attemptsMade, err: err.message }, 'reserve job failed'));
     workers.set(eventId, worker);
@@ -87,6 +93,7 @@ export async function startShard(config: Config, logger: Logger): Promise<Shard>
       clearInterval(refreshTimer);
       await subscriber.quit().catch(() => undefined);
       await Promise.all([...workers.values()].map((w) => w.close()));
+      await Promise.all(queues.map((q) => q.close()));
       await relay.close();
       await topicsReady;
       await publisher.close();
