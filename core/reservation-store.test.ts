@@ -4,7 +4,7 @@ import type { Redis } from 'ioredis';
 import { newReservationId } from './keys.ts';
 import { createRedis } from './redis.ts';
 import { ReservationStore, type AdmitRequest } from './reservation-store.ts';
-import { testConfig, testLogger } from '../test/support/env.ts';
+import { deleteTestKeys, testConfig, testLogger } from '../test/support/env.ts';
 
 // The Lua scripts, called directly against the real Redis: every return code of each.
 describe('reservation scripts (real Redis)', () => {
@@ -18,6 +18,7 @@ describe('reservation scripts (real Redis)', () => {
   });
   after(async () => {
     await redis.quit();
+    await deleteTestKeys(config);
   });
 
   const request = (eventId: string, categoryId: string, qty = 1, userId = 'user-1'): AdmitRequest => ({

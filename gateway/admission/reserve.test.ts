@@ -4,7 +4,7 @@ import type { Redis } from 'ioredis';
 import { AppError } from '../../core/errors.ts';
 import { createRedis } from '../../core/redis.ts';
 import { ReservationStore } from '../../core/reservation-store.ts';
-import { testConfig, testLogger } from '../../test/support/env.ts';
+import { deleteTestKeys, testConfig, testLogger } from '../../test/support/env.ts';
 import type { CategoryRow, EventWithCategories } from '../catalog/catalog.ts';
 import { reserve, type AdmissionDeps } from './reserve.ts';
 
@@ -20,6 +20,7 @@ describe('admission', () => {
   });
   after(async () => {
     await redis.quit();
+    await deleteTestKeys(config);
   });
 
   function deps(eventId: string, enqueue: AdmissionDeps['enqueue']): AdmissionDeps {
