@@ -57,7 +57,14 @@ export async function startShard(config: Config, logger: Logger): Promise<Shard>
     void queue.setGlobalConcurrency(1).catch((err: unknown) => logger.warn({ event_id: eventId, err: (err as Error).message }, 'setGlobalConcurrency failed'));
     queues.push(queue);
     worker.on('error', (err) => logger.warn({ event_id: eventId, err: err.message }, 'worker error'));
-    worker.on('failed', (job, err) => logger.error({ event_id: eventId, job_id: job?.id, attempts: job?.attemptsMade, err: err.message }, 'reserve job failed'));
+    worker.on('failed', (job, err) => {
+      logger.error({ event_id: eventId, job_id: job?.id, attempts: job?.attemptsMade, err: err.message }, 'reserve job failed');
+      // Out of attempts: reject the request (internal_error) so it still reaches a terminal decision.
+      const data = job?.data as { reservation_id?: unknown } | undefined;
+      if (job && job.attemptsMade >= (job.opts.attempts ?? 1) && typeof data?.reservation_id === 'string') {
+        store.abandon(eventId, data.reservation_id).catch((e: unknown) => logger.error({ job_id: job.id, err: (e as Error).message }, 'could not reject a failed request'));
+      }
+    });
     workers.set(eventId, worker);
     relay.setEvents(workers.keys());
     logger.info({ event_id: eventId }, 'owning event');

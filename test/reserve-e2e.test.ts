@@ -1,3 +1,4 @@
+import { randomUUID } from 'node:crypto';
 import { expect } from 'chai';
 import { Queue } from 'bullmq';
 import type pg from 'pg';
@@ -94,5 +95,26 @@ describe('reserve path end to end', function () {
       return r.rows.length === 1 && r.rows[0].version === 2 ? r : undefined;
     });
     expect(rows[0]).to.deep.equal({ status: 'reserved', version: 2 });
+  });
+
+  it('a job whose decision keeps failing is, once out of attempts, rejected internal_error rather than left queued', async () => {
+    const { eventId, categoryId } = await seedEvent(stack, { total_stock: 3 });
+    const redis = createRedis(stack.config.redisUrl, testLogger());
+    const store = new ReservationStore(redis, { keyPrefix: stack.config.keyPrefix, holdTtlMs: 60_000, retentionMs: 60_000 });
+    const id = `${eventId}.${randomUUID()}`;
+    await store.admit({ reservationId: id, userId: 'broken', eventId, categoryId, categoryName: 'VIP', qty: 1 });
+    // A corrupt reservation makes the decision script raise an error on every attempt.
+    await redis.hset(store.keys(eventId).reservation(id), 'qty', 'not-a-number');
+    const queue = new Queue(reserveQueueName(eventId), { connection: { url: stack.config.redisUrl }, prefix: stack.config.queuePrefix });
+    await queue.add('reserve', { reservation_id: id, event_id: eventId, category_id: categoryId, seq_arrival: 1 }, { jobId: id, attempts: 3 });
+    const final = await waitFor('the terminal decision', async () => {
+      const r = await store.read(id);
+      return r && r.status !== 'queued' ? r : undefined;
+    });
+    await queue.close();
+    await redis.quit();
+    expect(final).to.include({ status: 'rejected', reason: 'internal_error' });
+    const availability = await stack.http('GET', `/events/${eventId}/availability`);
+    expect(availability.body.categories[0]).to.include({ available: 3, held: 0 });
   });
 });

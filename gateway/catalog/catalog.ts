@@ -38,6 +38,8 @@ export interface EventWithCategories extends EventRow {
 
 const CACHE_TTL_MS = 5_000;
 const MISS_RELOAD_AFTER_MS = 250;
+/** Bounds the cache (unknown ids are cached too, so a flood of random ids cannot grow it forever). */
+const CACHE_MAX_ENTRIES = 10_000;
 
 type Row = Record<string, unknown>;
 const toEvent = (r: Row): EventRow => ({
@@ -131,12 +133,12 @@ export class Catalog {
       query(this.#db, 'SELECT * FROM ticket_categories WHERE event_id = $1 ORDER BY created_at, id', [eventId]),
     ]);
     if (events.length === 0) {
-      this.#cache.set(eventId, { loadedAt: Date.now(), event: undefined });
+      this.#remember(eventId, undefined);
       return undefined;
     }
     const event = { ...toEvent(events[0]!), categories: categories.map(toCategory) };
     await this.#ensureStock(event);
-    this.#cache.set(eventId, { loadedAt: Date.now(), event });
+    this.#remember(eventId, event);
     return event;
   }
 
@@ -194,6 +196,12 @@ export class Catalog {
   async repairStock(category: CategoryRow): Promise<void> {
     await this.#store.initStock(category.eventId, category.id, category.totalStock);
     this.#stockReady.add(category.id);
+  }
+
+  #remember(eventId: string, event: EventWithCategories | undefined): void {
+    this.#cache.delete(eventId);
+    if (this.#cache.size >= CACHE_MAX_ENTRIES) this.#cache.delete(this.#cache.keys().next().value!);
+    this.#cache.set(eventId, { loadedAt: Date.now(), event });
   }
 
   async #ensureStock(event: EventWithCategories): Promise<void> {
