@@ -73,6 +73,12 @@ export const CONFIG_SCHEMA = {
   statusRetentionMs: setting('STATUS_RETENTION', '24h', duration(1000), 'how long Redis keeps a reservation\'s status after its last change'),
   jobAttempts: setting('JOB_ATTEMPTS', '100', int(1, 100_000), 'attempts of a reserve job whose decision threw (no backoff)'),
   relayBatchSize: setting('RELAY_BATCH_SIZE', '500', int(1, 100_000), 'outbox entries published to Kafka per send'),
+  paymentLatencyMs: setting('PAYMENT_LATENCY', '0ms', duration(0), 'latency of the simulated payment (for load tests)'),
+  paymentDeclineRate: setting('PAYMENT_DECLINE_RATE', '0', (raw) => { const n = Number(raw); return raw.trim() !== '' && n >= 0 && n <= 1 ? n : undefined; }, 'share of simulated payments declined at random, 0 to 1 (for load tests)'),
+  paymentTimeoutMs: setting('PAYMENT_TIMEOUT', '30s', duration(100), 'how long a payment in flight keeps its hold past expires_at before the reaper gives the seats back'),
+  idempotencyTtlMs: setting('IDEMPOTENCY_TTL', '24h', duration(1000), 'how long an Idempotency-Key is remembered'),
+  maxWaiters: setting('LONG_POLL_MAX_WAITERS', '10000', int(0, 1_000_000), 'long-polls one gateway holds at once; beyond, requests are answered at once without waiting'),
+  reaperIntervalMs: setting('REAPER_INTERVAL', '250ms', duration(10), 'how often a shard looks for holds past their expiry'),
   eventRefreshMs: setting('EVENT_REFRESH_INTERVAL', '5s', duration(100), 'how often a shard re-reads the event registry (new events also arrive by pub/sub)'),
 } as const;
 

@@ -7,7 +7,7 @@ const UUID = '7c3e2a10-1b2c-4d5e-8f90-a1b2c3d4e5f6';
 describe('keys', () => {
   it('puts every key of one event in the same hash slot', () => {
     const k = eventKeys('wt', EVENT);
-    for (const key of [k.seq, k.admitted, k.decided, k.depth, k.outbox, k.holds, k.category('c'), k.reservation('r')]) {
+    for (const key of [k.seq, k.admitted, k.decided, k.depth, k.outbox, k.holds, k.meta, k.users, k.category('c'), k.reservation('r')]) {
       expect(key).to.contain(`{evt-${EVENT}}`);
     }
   });

@@ -14,8 +14,16 @@ export interface EventKeys {
   readonly depth: string;
   /** outbox stream: every state change of this event, published to Kafka by the relay */
   readonly outbox: string;
-  /** sorted set of held reservation ids by expiry time (ms) */
+  /** sorted set of held reservation ids by due time (ms): expiry, or the payment deadline while paying */
   readonly holds: string;
+  /** the event's settings that scripts need: {max_per_user} */
+  readonly meta: string;
+  /** seats held or bought per user of this event (the per-user cap) */
+  readonly users: string;
+  /** the hash-tagged prefix of all these keys (scripts that build keys take it) */
+  readonly base: string;
+  /** pub/sub channel announcing `<reservation id> <status>` on every change (not a key) */
+  readonly changes: string;
   category(categoryId: string): string;
   reservation(reservationId: string): string;
 }
@@ -29,6 +37,10 @@ export function eventKeys(prefix: string, eventId: string): EventKeys {
     depth: `${base}:depth`,
     outbox: `${base}:outbox`,
     holds: `${base}:holds`,
+    meta: `${base}:meta`,
+    users: `${base}:users`,
+    base,
+    changes: `${base}:changes`,
     category: (categoryId) => `${base}:cat:${categoryId}`,
     reservation: (reservationId) => `${base}:res:${reservationId}`,
   };
@@ -38,6 +50,13 @@ export function eventKeys(prefix: string, eventId: string): EventKeys {
 export const eventRegistryKey = (prefix: string): string => `${prefix}:events`;
 /** Pub/sub channel on which a new event id is announced to the shards. */
 export const eventAnnounceChannel = (prefix: string): string => `${prefix}:events:new`;
+
+/**
+ * An idempotency key's record, scoped to (user, route, key). The user id is hashed into the hash tag so
+ * any user id is safe in a key; the record lives in the user's slot, apart from any event.
+ */
+export const idempotencyKey = (prefix: string, userHash: string, route: string, key: string): string =>
+  `${prefix}:idem:{u-${userHash}}:${route}:${key}`;
 
 /** BullMQ queue of one event's reserve requests (BullMQ forbids `:` in queue names). */
 export const reserveQueueName = (eventId: string): string => `reserve-${eventId}`;

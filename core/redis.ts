@@ -9,7 +9,15 @@ export function createRedis(url: string, logger: Logger, options: RedisOptions =
   return redis;
 }
 
-export type ScriptName = 'admitRequest' | 'decideRequest' | 'initStock';
+export type ScriptName =
+  | 'admitRequest'
+  | 'decideRequest'
+  | 'initStock'
+  | 'reapHolds'
+  | 'beginConfirm'
+  | 'finishConfirm'
+  | 'cancelReservation'
+  | 'claimIdempotencyKey';
 type ScriptReply = (string | number | null)[] | number;
 
 const LUA_DIR = new URL('./lua/', import.meta.url);

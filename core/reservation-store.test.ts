@@ -38,11 +38,11 @@ describe('reservation scripts (real Redis)', () => {
   describe('initStock', () => {
     it('creates the stock once and leaves it alone after that', async () => {
       const eventId = randomUUID();
-      expect(await store.initStock(eventId, 'c1', 10)).to.equal(true);
+      expect(await store.initStock(eventId, 'c1', 10, 4)).to.equal(true);
       const r = request(eventId, 'c1', 3);
       await store.admit(r);
       await store.decide(eventId, r.reservationId, 'c1');
-      expect(await store.initStock(eventId, 'c1', 10)).to.equal(false);
+      expect(await store.initStock(eventId, 'c1', 10, 4)).to.equal(false);
       const stock = (await store.readStock(eventId, ['c1'])).get('c1');
       expect(stock).to.deep.equal({ total: 10, available: 7, held: 3, confirmed: 0 });
     });
@@ -51,7 +51,7 @@ describe('reservation scripts (real Redis)', () => {
   describe('admitRequest', () => {
     it('admits with the next arrival number, status queued, a position and the queued snapshot', async () => {
       const eventId = randomUUID();
-      await store.initStock(eventId, 'c1', 5);
+      await store.initStock(eventId, 'c1', 5, 4);
       const first = await store.admit(request(eventId, 'c1'));
       const second = request(eventId, 'c1');
       const admitted = await store.admit(second);
@@ -67,7 +67,7 @@ describe('reservation scripts (real Redis)', () => {
 
     it('returns the existing reservation unchanged for an id that exists (code 2)', async () => {
       const eventId = randomUUID();
-      await store.initStock(eventId, 'c1', 5);
+      await store.initStock(eventId, 'c1', 5, 4);
       const r = request(eventId, 'c1');
       await store.admit(r);
       const again = await store.admit(r);
@@ -86,7 +86,7 @@ describe('reservation scripts (real Redis)', () => {
   describe('decideRequest', () => {
     it('holds seats when enough are available (code 1, reserved)', async () => {
       const eventId = randomUUID();
-      await store.initStock(eventId, 'c1', 2);
+      await store.initStock(eventId, 'c1', 2, 4);
       const r = request(eventId, 'c1', 2);
       await store.admit(r);
       const decision = await store.decide(eventId, r.reservationId, 'c1');
@@ -104,7 +104,7 @@ describe('reservation scripts (real Redis)', () => {
 
     it('rejects out_of_stock when fewer seats are left than requested (code 1, rejected)', async () => {
       const eventId = randomUUID();
-      await store.initStock(eventId, 'c1', 1);
+      await store.initStock(eventId, 'c1', 1, 4);
       const r = request(eventId, 'c1', 2);
       await store.admit(r);
       expect(await store.decide(eventId, r.reservationId, 'c1')).to.include({ kind: 'decided', status: 'rejected', reason: 'out_of_stock' });
@@ -114,7 +114,7 @@ describe('reservation scripts (real Redis)', () => {
 
     it('rejects internal_error when the category has no stock in Redis', async () => {
       const eventId = randomUUID();
-      await store.initStock(eventId, 'c1', 1);
+      await store.initStock(eventId, 'c1', 1, 4);
       const r = request(eventId, 'c1');
       await store.admit(r);
       expect(await store.decide(eventId, r.reservationId, 'gone')).to.include({ status: 'rejected', reason: 'internal_error' });
@@ -122,7 +122,7 @@ describe('reservation scripts (real Redis)', () => {
 
     it('a second run of the same reservation returns the first decision unchanged (code 2)', async () => {
       const eventId = randomUUID();
-      await store.initStock(eventId, 'c1', 1);
+      await store.initStock(eventId, 'c1', 1, 4);
       const r = request(eventId, 'c1');
       await store.admit(r);
       const first = await store.decide(eventId, r.reservationId, 'c1');
@@ -142,7 +142,7 @@ describe('reservation scripts (real Redis)', () => {
 
     it('decisions in arrival order give the seats to the first arrivals', async () => {
       const eventId = randomUUID();
-      await store.initStock(eventId, 'c1', 3);
+      await store.initStock(eventId, 'c1', 3, 4);
       const requests = Array.from({ length: 6 }, () => request(eventId, 'c1'));
       for (const r of requests) await store.admit(r);
       const statuses = [];
@@ -154,7 +154,7 @@ describe('reservation scripts (real Redis)', () => {
   describe('abandon', () => {
     it('rejects an admitted request internal_error and releases its place in the depth count', async () => {
       const eventId = randomUUID();
-      await store.initStock(eventId, 'c1', 1);
+      await store.initStock(eventId, 'c1', 1, 4);
       const r = request(eventId, 'c1');
       await store.admit(r);
       await store.abandon(eventId, r.reservationId);

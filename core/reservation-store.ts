@@ -32,6 +32,8 @@ export type DecideResult =
   | { readonly kind: 'unknown_reservation' };
 
 export interface StoredReservation {
+  /** a confirm's payment is in flight (status shows `reserved`) */
+  readonly isPaying: boolean;
   readonly reservationId: string;
   readonly userId: string;
   readonly eventId: string;
@@ -81,9 +83,13 @@ export class ReservationStore {
     return eventKeys(this.#settings.keyPrefix, eventId);
   }
 
-  /** Creates the category's stock unless it exists, and registers the event for the shards. Idempotent. */
-  async initStock(eventId: string, categoryId: string, totalStock: number): Promise<boolean> {
-    const created = await this.#scripts.run('initStock', [this.keys(eventId).category(categoryId)], [totalStock]);
+  /**
+   * Creates the category's stock unless it exists (and the event's settings the scripts read), and
+   * registers the event for the shards. Idempotent.
+   */
+  async initStock(eventId: string, categoryId: string, totalStock: number, maxPerUser: number): Promise<boolean> {
+    const k = this.keys(eventId);
+    const created = await this.#scripts.run('initStock', [k.category(categoryId), k.meta], [totalStock, maxPerUser]);
     const added = await this.#redis.sadd(eventRegistryKey(this.#settings.keyPrefix), eventId);
     if (added === 1) await this.#redis.publish(eventAnnounceChannel(this.#settings.keyPrefix), eventId);
     return created === 1;
@@ -121,8 +127,8 @@ export class ReservationStore {
     // A category key that cannot exist makes the decision script reject with internal_error.
     await this.#scripts.run(
       'decideRequest',
-      [k.reservation(reservationId), k.category('-abandoned-'), k.decided, k.depth, k.outbox, k.holds],
-      [this.#settings.holdTtlMs, this.#settings.retentionMs, SNAPSHOT_SCHEMA_VERSION],
+      [k.reservation(reservationId), k.category('-abandoned-'), k.decided, k.depth, k.outbox, k.holds, k.meta, k.users],
+      [this.#settings.holdTtlMs, this.#settings.retentionMs, SNAPSHOT_SCHEMA_VERSION, k.changes],
     );
   }
 
@@ -130,8 +136,8 @@ export class ReservationStore {
     const k = this.keys(eventId);
     const reply = (await this.#scripts.run(
       'decideRequest',
-      [k.reservation(reservationId), k.category(categoryId), k.decided, k.depth, k.outbox, k.holds],
-      [this.#settings.holdTtlMs, this.#settings.retentionMs, SNAPSHOT_SCHEMA_VERSION],
+      [k.reservation(reservationId), k.category(categoryId), k.decided, k.depth, k.outbox, k.holds, k.meta, k.users],
+      [this.#settings.holdTtlMs, this.#settings.retentionMs, SNAPSHOT_SCHEMA_VERSION, k.changes],
     )) as (string | number)[];
     const code = reply[0];
     if (code === 0) return { kind: 'unknown_reservation' };
@@ -153,8 +159,11 @@ export class ReservationStore {
     const k = this.keys(eventId);
     const [fields, decided] = await Promise.all([this.#redis.hgetall(k.reservation(reservationId)), this.#redis.get(k.decided)]);
     if (fields.status === undefined) return undefined;
-    const status = fields.status as ReservationStatus;
+    // `paying` is internal (a confirm in progress): to clients the hold is still `reserved`.
+    const isPaying = fields.status === 'paying';
+    const status = (isPaying ? 'reserved' : fields.status) as ReservationStatus;
     return {
+      isPaying,
       reservationId,
       userId: fields.user_id ?? '',
       eventId,

@@ -5,8 +5,12 @@ import { createPool } from '../core/pg.ts';
 import { ReservationStore } from '../core/reservation-store.ts';
 import { signToken } from '../core/auth-token.ts';
 import { testConfig, testLogger } from '../test/support/env.ts';
+import { HoldTransitions } from '../core/hold-transitions.ts';
+import { IdempotencyKeys } from '../core/idempotency.ts';
 import { createApp } from './app.ts';
 import { Catalog } from './catalog/catalog.ts';
+import { SimulatedPayment } from './payment/simulated-payment.ts';
+import { ChangeWaiter } from './waiting/change-waiter.ts';
 
 // createApp with one dependency broken on purpose: what a client sees when something unexpected fails.
 describe('gateway failure answers', () => {
@@ -16,8 +20,14 @@ describe('gateway failure answers', () => {
     const db = createPool(config.databaseUrl, testLogger());
     const store = new ReservationStore(redis, { keyPrefix: config.keyPrefix, holdTtlMs: 1000, retentionMs: 1000 });
     const catalog = new Catalog(db, store);
+    const subscriber = new Redis(config.redisUrl, { lazyConnect: true });
     const app = createApp({
       redis, db, store, catalog, jwtSecret: config.jwtSecret, bodyLimit: '16kb', logger: testLogger(),
+      transitions: new HoldTransitions(redis, { keyPrefix: config.keyPrefix, retentionMs: 1000, paymentTimeoutMs: 1000 }),
+      idempotency: new IdempotencyKeys(redis, { keyPrefix: config.keyPrefix, ttlMs: 1000 }),
+      waiter: new ChangeWaiter(subscriber, { keyPrefix: config.keyPrefix, maxWaiters: 10 }, testLogger()),
+      payment: new SimulatedPayment({ latencyMs: 0, declineRate: 0 }),
+      paymentTimeoutMs: 1000,
       admission: {
         resolve: async () => {
           if (resolveFails) throw new TypeError("Cannot read properties of undefined (reading 'secret internals')");
@@ -35,6 +45,7 @@ describe('gateway failure answers', () => {
         await new Promise((resolve) => server.close(resolve));
         await db.end();
         redis.disconnect();
+        subscriber.disconnect();
       },
     };
   }

@@ -1,15 +1,23 @@
 import express, { type Express } from 'express';
 import type { Redis } from 'ioredis';
 import type pg from 'pg';
+import type { HoldTransitions } from '../core/hold-transitions.ts';
+import type { IdempotencyKeys } from '../core/idempotency.ts';
+import { AppError } from '../core/errors.ts';
+import { eventIdOfReservation } from '../core/keys.ts';
 import type { Logger } from '../core/logger.ts';
 import type { ReservationStore } from '../core/reservation-store.ts';
 import type { AdmissionDeps } from './admission/reserve.ts';
 import { createAuth } from './auth/jwt.ts';
 import type { Catalog } from './catalog/catalog.ts';
 import { errorHandler, notFound, requireJsonBody } from './http/problem.ts';
+import type { ConfirmDeps } from './lifecycle/confirm.ts';
+import type { PaymentGateway } from './payment/simulated-payment.ts';
 import { eventRoutes } from './routes/events.ts';
+import { lifecycleRoutes } from './routes/lifecycle.ts';
 import { opsRoutes } from './routes/ops.ts';
-import { reservationRoutes } from './routes/reservations.ts';
+import { readReservation, reservationRoutes } from './routes/reservations.ts';
+import type { ChangeWaiter } from './waiting/change-waiter.ts';
 
 export interface AppDeps {
   readonly redis: Redis;
@@ -17,6 +25,11 @@ export interface AppDeps {
   readonly store: ReservationStore;
   readonly catalog: Catalog;
   readonly admission: AdmissionDeps;
+  readonly transitions: HoldTransitions;
+  readonly idempotency: IdempotencyKeys;
+  readonly waiter: ChangeWaiter;
+  readonly payment: PaymentGateway;
+  readonly paymentTimeoutMs: number;
   readonly jwtSecret: string;
   readonly bodyLimit: string;
   readonly logger: Logger;
@@ -33,8 +46,26 @@ export function createApp(deps: AppDeps): Express {
   app.use(requireJsonBody, express.json({ limit: deps.bodyLimit, type: ['application/json', 'application/*+json'] }));
 
   const auth = createAuth(deps.jwtSecret);
+  const read = readReservation(deps.store, deps.db);
+  const confirmDeps: ConfirmDeps = {
+    read,
+    beginConfirm: (id, userId, bookingId) => deps.transitions.beginConfirm(id, userId, bookingId),
+    finishConfirm: (id, categoryId, attempt, isPaid) => deps.transitions.finishConfirm(id, categoryId, attempt, isPaid),
+    waitWhilePaying: async (r, timeoutMs) => {
+      await deps.waiter.waitFor(eventIdOfReservation(r.reservationId)!, r.reservationId, () => deps.store.read(r.reservationId), (now) => !now?.isPaying, timeoutMs);
+    },
+    priceOf: async (eventId, categoryId) => {
+      const category = await deps.catalog.categoryById(eventId, categoryId);
+      if (!category) throw new AppError('category_not_found');
+      return category.price;
+    },
+    payment: deps.payment,
+    paymentTimeoutMs: deps.paymentTimeoutMs,
+  };
+
   app.use(eventRoutes({ catalog: deps.catalog, store: deps.store, auth }));
-  app.use(reservationRoutes({ admission: deps.admission, store: deps.store, db: deps.db, auth }));
+  app.use(reservationRoutes({ admission: deps.admission, store: deps.store, db: deps.db, waiter: deps.waiter, idempotency: deps.idempotency, auth }));
+  app.use(lifecycleRoutes({ confirm: confirmDeps, transitions: deps.transitions, read, idempotency: deps.idempotency, auth }));
 
   app.use(notFound);
   app.use(errorHandler(deps.logger));

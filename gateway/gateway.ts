@@ -1,6 +1,8 @@
 import type { Server } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { usesDevSecret, type Config } from '../core/config.ts';
+import { HoldTransitions } from '../core/hold-transitions.ts';
+import { IdempotencyKeys } from '../core/idempotency.ts';
 import type { Logger } from '../core/logger.ts';
 import { createPool } from '../core/pg.ts';
 import { createRedis } from '../core/redis.ts';
@@ -8,21 +10,30 @@ import { ReservationStore } from '../core/reservation-store.ts';
 import { ReserveQueues } from './admission/enqueue.ts';
 import { createApp } from './app.ts';
 import { Catalog } from './catalog/catalog.ts';
+import { SimulatedPayment, type PaymentGateway } from './payment/simulated-payment.ts';
+import { ChangeWaiter } from './waiting/change-waiter.ts';
 
 export interface Gateway {
   readonly port: number;
+  readonly waiter: ChangeWaiter;
   close(): Promise<void>;
 }
 
-/** Wires the gateway's dependencies and listens; close() stops intake, then closes every connection. */
-export async function startGateway(config: Config, logger: Logger): Promise<Gateway> {
+/**
+ * Wires the gateway's dependencies and listens. close() answers every long-poll at once, stops intake,
+ * then closes every connection. `options.payment` replaces the simulated payment provider.
+ */
+export async function startGateway(config: Config, logger: Logger, options: { payment?: PaymentGateway } = {}): Promise<Gateway> {
   if (usesDevSecret(config)) logger.warn('JWT_SECRET is not set: using the development default (never in production)');
   const redis = createRedis(config.redisUrl, logger);
   const queueConnection = createRedis(config.redisUrl, logger, { maxRetriesPerRequest: null, enableAutoPipelining: false });
+  const subscriber = createRedis(config.redisUrl, logger, { enableAutoPipelining: false });
   const db = createPool(config.databaseUrl, logger);
   const store = new ReservationStore(redis, { keyPrefix: config.keyPrefix, holdTtlMs: config.reservationTtlMs, retentionMs: config.statusRetentionMs });
+  const transitions = new HoldTransitions(redis, { keyPrefix: config.keyPrefix, retentionMs: config.statusRetentionMs, paymentTimeoutMs: config.paymentTimeoutMs });
   const catalog = new Catalog(db, store);
   const queues = new ReserveQueues(queueConnection, { prefix: config.queuePrefix, attempts: config.jobAttempts }, logger);
+  const waiter = new ChangeWaiter(subscriber, { keyPrefix: config.keyPrefix, maxWaiters: config.maxWaiters }, logger);
 
   const app = createApp({
     redis,
@@ -31,11 +42,16 @@ export async function startGateway(config: Config, logger: Logger): Promise<Gate
     catalog,
     admission: {
       resolve: (eventId, name) => catalog.resolve(eventId, name),
-      repairStock: (category) => catalog.repairStock(category),
+      repairStock: (category, maxPerUser) => catalog.repairStock(category, maxPerUser),
       admit: (request) => store.admit(request),
       abandon: (eventId, reservationId) => store.abandon(eventId, reservationId),
       enqueue: (job) => queues.add(job),
     },
+    transitions,
+    idempotency: new IdempotencyKeys(redis, { keyPrefix: config.keyPrefix, ttlMs: config.idempotencyTtlMs }),
+    waiter,
+    payment: options.payment ?? new SimulatedPayment({ latencyMs: config.paymentLatencyMs, declineRate: config.paymentDeclineRate }),
+    paymentTimeoutMs: config.paymentTimeoutMs,
     jwtSecret: config.jwtSecret,
     bodyLimit: config.bodyLimit,
     logger,
@@ -54,11 +70,14 @@ export async function startGateway(config: Config, logger: Logger): Promise<Gate
 
   return {
     port,
+    waiter,
     async close() {
-      await new Promise<void>((resolve) => {
+      const closed = new Promise<void>((resolve) => {
         server.close(() => resolve());
         server.closeIdleConnections();
       });
+      await waiter.close();
+      await closed;
       await queues.close();
       await Promise.all([redis.quit(), queueConnection.quit()].map((p) => p.catch(() => undefined)));
       await db.end();

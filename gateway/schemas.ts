@@ -62,3 +62,18 @@ export const reserveSchema: JSONSchemaType<ReserveBody> = {
 
 /** How category names are matched: trimmed, NFKC, lower-cased with Unicode rules (not Lua's ASCII-only lower). */
 export const categoryNameKey = (name: string): string => name.trim().normalize('NFKC').toLowerCase();
+
+export interface ConfirmBody {
+  reservation_id: string;
+  payment_ok?: boolean;
+}
+
+export const confirmSchema: JSONSchemaType<ConfirmBody> = {
+  type: 'object',
+  additionalProperties: false,
+  required: ['reservation_id'],
+  properties: {
+    reservation_id: { type: 'string', minLength: 1, maxLength: 200 },
+    payment_ok: { type: 'boolean', nullable: true },
+  },
+};

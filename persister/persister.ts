@@ -6,7 +6,7 @@ import { consumeBatches, createKafka, ensureTopics, KafkaPublisher, type Incomin
 import type { Logger } from '../core/logger.ts';
 import { startOpsServer, type OpsServer } from '../core/ops-server.ts';
 import { createPool } from '../core/pg.ts';
-import { isDataError, upsertReservations } from './store/reservations.ts';
+import { isDataError, storeSnapshots } from './store/reservations.ts';
 
 /**
  * The persister: a Kafka consumer-group member that writes reservation snapshots to PostgreSQL in
@@ -38,7 +38,7 @@ export async function writeBatch(
     else deadLetters.push(deadLetter(message, `unparseable: ${parsed.error}`));
   }
   try {
-    return { written: await upsertReservations(db, good.map((g) => g.snapshot)), deadLetters };
+    return { written: await storeSnapshots(db, good.map((g) => g.snapshot)), deadLetters };
   } catch (err) {
     if (!isDataError(err)) throw err;
   }
@@ -46,7 +46,7 @@ export async function writeBatch(
   let written = 0;
   for (const { message, snapshot } of good) {
     try {
-      written += await upsertReservations(db, [snapshot]);
+      written += await storeSnapshots(db, [snapshot]);
     } catch (err) {
       if (!isDataError(err)) throw err;
       logger.warn({ reservation_id: snapshot.reservation_id, err: (err as Error).message }, 'snapshot cannot be stored: dead-lettered');

@@ -1,25 +1,29 @@
 import { Queue, Worker } from 'bullmq';
 import type { Redis } from 'ioredis';
 import type { Config } from '../core/config.ts';
+import { HoldTransitions } from '../core/hold-transitions.ts';
 import { createKafka, ensureTopics, KafkaPublisher } from '../core/kafka.ts';
 import { eventAnnounceChannel, eventKeys, eventRegistryKey, reserveQueueName } from '../core/keys.ts';
 import type { Logger } from '../core/logger.ts';
 import { startOpsServer, type OpsServer } from '../core/ops-server.ts';
 import { createRedis } from '../core/redis.ts';
 import { ReservationStore } from '../core/reservation-store.ts';
+import { Reaper } from './expiry/reaper.ts';
 import { OutboxRelay } from './outbox/relay.ts';
 import { decideJob } from './worker/decide-job.ts';
 
 /**
  * A shard process: the single writer of the reserve decisions of the events it owns. For each owned
  * event it runs one BullMQ Worker (concurrency 1, so decisions follow the queue's FIFO order) on the
- * event's queue, and it relays the events' outbox streams to Kafka.
+ * event's queue, expires the events' holds that are due (the reaper), and relays the events' outbox
+ * streams to Kafka.
  *
  * Ownership here is "every registered event" (one shard process per deployment); see docs/architecture.md.
  */
 export interface Shard {
   readonly opsPort: number;
   readonly relay: OutboxRelay;
+  readonly reaper: Reaper;
   ownedEvents(): string[];
   close(): Promise<void>;
 }
@@ -31,6 +35,8 @@ export async function startShard(config: Config, logger: Logger): Promise<Shard>
   const relayReader: Redis = createRedis(config.redisUrl, logger, { maxRetriesPerRequest: null, enableAutoPipelining: false });
   const store = new ReservationStore(redis, { keyPrefix: config.keyPrefix, holdTtlMs: config.reservationTtlMs, retentionMs: config.statusRetentionMs });
 
+  const transitions = new HoldTransitions(redis, { keyPrefix: config.keyPrefix, retentionMs: config.statusRetentionMs, paymentTimeoutMs: config.paymentTimeoutMs });
+  const reaper = new Reaper(redis, transitions, { keyPrefix: config.keyPrefix, intervalMs: config.reaperIntervalMs }, logger);
   const kafka = createKafka({ brokers: config.kafkaBrokers, clientId: `${config.kafkaClientId}-shard` }, logger);
   const publisher = new KafkaPublisher(kafka);
   const relay = new OutboxRelay(relayReader, redis, publisher, {
@@ -67,6 +73,7 @@ export async function startShard(config: Config, logger: Logger): Promise<Shard>
     });
     workers.set(eventId, worker);
     relay.setEvents(workers.keys());
+    reaper.setEvents(workers.keys());
     logger.info({ event_id: eventId }, 'owning event');
   };
 
@@ -77,6 +84,7 @@ export async function startShard(config: Config, logger: Logger): Promise<Shard>
   subscriber.on('message', (_channel: string, eventId: string) => own(eventId));
   await subscriber.subscribe(eventAnnounceChannel(config.keyPrefix));
   await refresh();
+  reaper.start();
   const refreshTimer = setInterval(() => {
     refresh().catch((err: unknown) => logger.warn({ err: (err as Error).message }, 'event registry refresh failed'));
   }, config.eventRefreshMs);
@@ -94,11 +102,13 @@ export async function startShard(config: Config, logger: Logger): Promise<Shard>
   return {
     opsPort: ops.port,
     relay,
+    reaper,
     ownedEvents: () => [...workers.keys()],
     async close() {
       closed = true;
       clearInterval(refreshTimer);
       await subscriber.quit().catch(() => undefined);
+      await reaper.close();
       await Promise.all([...workers.values()].map((w) => w.close()));
       await Promise.all(queues.map((q) => q.close()));
       await relay.close();

@@ -1,6 +1,8 @@
--- Shared by every script (prepended when the scripts are loaded; see core/scripts.ts).
--- now_ms(): Redis's own clock in epoch milliseconds, the only time used inside decisions.
--- emit(res_key, outbox_key, type, schema): appends the reservation's full snapshot to the outbox stream.
+-- Shared by every script (prepended when the scripts are loaded; see core/redis.ts).
+--   now_ms()       Redis's own clock in epoch milliseconds, the only time used inside transitions.
+--   emit(...)      appends the reservation's full snapshot to the outbox stream and announces the change
+--                  on the event's channel (the gateways' long-polls listen there).
+--   release(...)   returns a hold's seats to `available`, lowers the user's count, forgets the due time.
 local function now_ms()
   local t = redis.call('TIME')
   return tonumber(t[1]) * 1000 + math.floor(tonumber(t[2]) / 1000)
@@ -11,7 +13,7 @@ local SNAPSHOT_NUMBERS = { qty = true, seq_arrival = true, seq_decision = true, 
 local SNAPSHOT_STRINGS = { reservation_id = true, event_id = true, category_id = true, category = true,
   user_id = true, status = true, reason = true, booking_id = true }
 
-local function emit(res_key, outbox_key, event_type, schema)
+local function emit(res_key, outbox_key, channel, event_type, schema)
   local flat = redis.call('HGETALL', res_key)
   local snap = { schema = tonumber(schema), type = event_type }
   for i = 1, #flat, 2 do
@@ -19,4 +21,23 @@ local function emit(res_key, outbox_key, event_type, schema)
     if SNAPSHOT_NUMBERS[k] then snap[k] = tonumber(v) elseif SNAPSHOT_STRINGS[k] then snap[k] = v end
   end
   redis.call('XADD', outbox_key, '*', 'type', event_type, 'snapshot', cjson.encode(snap))
+  if channel ~= '' then redis.call('PUBLISH', channel, snap.reservation_id .. ' ' .. snap.status) end
+end
+
+local function release(res_key, cat_key, users_key, holds_key)
+  local r = redis.call('HMGET', res_key, 'reservation_id', 'user_id', 'qty')
+  local qty = tonumber(r[3])
+  redis.call('HINCRBY', cat_key, 'available', qty)
+  redis.call('HINCRBY', cat_key, 'held', -qty)
+  if redis.call('HINCRBY', users_key, r[2], -qty) <= 0 then redis.call('HDEL', users_key, r[2]) end
+  redis.call('ZREM', holds_key, r[1])
+end
+
+-- Bumps version and updated_at, and keeps the reservation readable `retention_ms` after this change
+-- (longer while a hold is open).
+local function touch(res_key, now, retention_ms)
+  redis.call('HINCRBY', res_key, 'version', 1)
+  redis.call('HSET', res_key, 'updated_at', now)
+  local expires_at = tonumber(redis.call('HGET', res_key, 'expires_at') or '0')
+  redis.call('PEXPIREAT', res_key, math.max(now, expires_at) + retention_ms)
 end

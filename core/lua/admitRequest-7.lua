@@ -34,5 +34,5 @@ redis.call('HSET', KEYS[5],
   'category', cat_name, 'qty', qty, 'status', 'queued', 'seq_arrival', seq, 'admitted_no', admitted_no,
   'created_at', now, 'updated_at', now, 'version', 1)
 redis.call('PEXPIRE', KEYS[5], retention_ms)
-emit(KEYS[5], KEYS[6], 'reservation.queued', schema)
+emit(KEYS[5], KEYS[6], '', 'reservation.queued', schema)
 return { 1, seq, math.max(0, admitted_no - decided - 1), now }

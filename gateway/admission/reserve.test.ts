@@ -30,7 +30,7 @@ describe('admission', () => {
     };
     return {
       resolve: async () => ({ event, category }),
-      repairStock: async (c) => { await store.initStock(eventId, c.id, c.totalStock); },
+      repairStock: async (c) => { await store.initStock(eventId, c.id, c.totalStock, 4); },
       admit: (r) => store.admit(r),
       abandon: (e, r) => store.abandon(e, r),
       enqueue,

@@ -9,7 +9,7 @@ import type { ReserveBody } from '../schemas.ts';
 /** What admission needs, as small interfaces (no express, no drivers), so it can be tested alone. */
 export interface AdmissionDeps {
   resolve(eventId: string, categoryName: string): Promise<{ event: EventWithCategories; category: CategoryRow }>;
-  repairStock(category: CategoryRow): Promise<void>;
+  repairStock(category: CategoryRow, maxPerUser: number): Promise<void>;
   admit(request: AdmitRequest): Promise<AdmitResult>;
   abandon(eventId: string, reservationId: string): Promise<void>;
   enqueue(job: ReserveJob): Promise<void>;
@@ -20,25 +20,39 @@ export interface Admitted {
   readonly reservationId: string;
   readonly position: number;
   readonly seqArrival: number;
+  /** the reservation existed already (an idempotent replay) */
+  readonly isReplay: boolean;
+}
+
+export interface ReserveOptions {
+  /**
+   * Called once the request is known valid, with a fresh reservation id; returns the id to use (another
+   * one when an Idempotency-Key was claimed before: the replay then re-admits that reservation, which
+   * admission and the queue both treat as a no-op if it exists).
+   */
+  readonly claim?: (freshReservationId: string) => Promise<string>;
 }
 
 /**
  * Admits one reserve request: resolve event and category (404s), check qty against the event's cap
  * (400), then one Lua call takes the arrival number, records `queued` and counts the depth; only after
  * the job is in the queue is the request admitted. If the job cannot be added, the admission is undone
- * (rejected `internal_error`) and the caller gets a 503 to retry.
+ * (rejected `internal_error`) and the caller gets a 503 to retry. Re-admitting an existing reservation
+ * (an idempotent replay) changes nothing and re-adds its job, which the queue ignores if it is there
+ * (the job id is the reservation id) and the shard decides as a no-op if it was already decided.
  */
-export async function reserve(deps: AdmissionDeps, userId: string, body: ReserveBody): Promise<Admitted> {
+export async function reserve(deps: AdmissionDeps, userId: string, body: ReserveBody, options: ReserveOptions = {}): Promise<Admitted> {
   const { event, category } = await deps.resolve(body.event_id, body.category);
   if (body.qty > event.maxPerUser) {
     throw AppError.invalid([{ name: 'qty', reason: `must be at most ${event.maxPerUser} (this event's max_per_user)` }]);
   }
-  const reservationId = newReservationId(event.id, (deps.newId ?? randomUUID)());
+  const freshId = newReservationId(event.id, (deps.newId ?? randomUUID)());
+  const reservationId = options.claim ? await options.claim(freshId) : freshId;
   const request: AdmitRequest = { reservationId, userId, eventId: event.id, categoryId: category.id, categoryName: category.name, qty: body.qty };
 
   let result = await deps.admit(request);
   if (result.kind === 'category_not_ready') {
-    await deps.repairStock(category);
+    await deps.repairStock(category, event.maxPerUser);
     result = await deps.admit(request);
   }
   if (result.kind === 'category_not_ready') {
@@ -51,5 +65,5 @@ export async function reserve(deps: AdmissionDeps, userId: string, body: Reserve
     await deps.abandon(event.id, reservationId).catch(() => undefined);
     throw new AppError('service_unavailable', 'the request could not be queued; retry', { cause: err, retryAfterS: 1 });
   }
-  return { reservationId, position: result.position, seqArrival: result.seqArrival };
+  return { reservationId, position: result.position, seqArrival: result.seqArrival, isReplay: result.kind === 'duplicate' };
 }

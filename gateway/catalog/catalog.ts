@@ -2,6 +2,7 @@ import type pg from 'pg';
 import { AppError } from '../../core/errors.ts';
 import { isUuid } from '../../core/keys.ts';
 import type { ReservationStore } from '../../core/reservation-store.ts';
+import { decodeCursor, encodeCursor } from '../http/cursor.ts';
 import { categoryNameKey, type CreateCategoryBody, type CreateEventBody } from '../schemas.ts';
 
 /**
@@ -149,7 +150,7 @@ export class Catalog {
   }
 
   async createCategory(eventId: string, body: CreateCategoryBody): Promise<CategoryRow> {
-    await this.requireEvent(eventId);
+    const event = await this.requireEvent(eventId);
     let rows: Row[];
     try {
       rows = await query(
@@ -164,7 +165,7 @@ export class Catalog {
     }
     const category = toCategory(rows[0]!);
     // Postgres first, then Redis: initStock is idempotent and re-run on every later load of the category.
-    await this.#store.initStock(eventId, category.id, category.totalStock);
+    await this.#store.initStock(eventId, category.id, category.totalStock, event.maxPerUser);
     this.#stockReady.add(category.id);
     this.#cache.delete(eventId);
     return category;
@@ -192,9 +193,16 @@ export class Catalog {
     return { event, category };
   }
 
+  /** A category of an event by id, from the cache (confirm needs its price). */
+  async categoryById(eventId: string, categoryId: string): Promise<CategoryRow | undefined> {
+    let event = this.#cache.get(eventId)?.event;
+    if (!event?.categories.some((c) => c.id === categoryId)) event = await this.getEvent(eventId);
+    return event?.categories.find((c) => c.id === categoryId);
+  }
+
   /** Re-runs the idempotent stock initialisation for a category (after Redis said it was missing). */
-  async repairStock(category: CategoryRow): Promise<void> {
-    await this.#store.initStock(category.eventId, category.id, category.totalStock);
+  async repairStock(category: CategoryRow, maxPerUser: number): Promise<void> {
+    await this.#store.initStock(category.eventId, category.id, category.totalStock, maxPerUser);
     this.#stockReady.add(category.id);
   }
 
@@ -207,25 +215,7 @@ export class Catalog {
   async #ensureStock(event: EventWithCategories): Promise<void> {
     for (const category of event.categories) {
       if (this.#stockReady.has(category.id)) continue;
-      await this.repairStock(category);
+      await this.repairStock(category, event.maxPerUser);
     }
   }
-}
-
-function encodeCursor(createdKey: string, id: string): string {
-  return Buffer.from(JSON.stringify([createdKey, id])).toString('base64url');
-}
-
-const PG_TIMESTAMP = /^\d{4}-\d{2}-\d{2} \d{2}:\d{2}:\d{2}(\.\d{1,6})?[+-]\d{2}(:\d{2})?$/;
-
-function decodeCursor(cursor: string): [string, string] {
-  try {
-    const value: unknown = JSON.parse(Buffer.from(cursor, 'base64url').toString());
-    if (Array.isArray(value) && value.length === 2 && typeof value[0] === 'string' && PG_TIMESTAMP.test(value[0]) && typeof value[1] === 'string' && isUuid(value[1])) {
-      return [value[0], value[1]];
-    }
-  } catch {
-    // fall through
-  }
-  throw AppError.invalid([{ name: 'cursor', reason: 'is not a cursor this API returned' }]);
 }

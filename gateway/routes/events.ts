@@ -3,19 +3,13 @@ import { AppError } from '../../core/errors.ts';
 import type { ReservationStore } from '../../core/reservation-store.ts';
 import type { createAuth } from '../auth/jwt.ts';
 import type { Catalog } from '../catalog/catalog.ts';
+import { cursorQuery, limitQuery } from '../http/params.ts';
 import { bodyValidator } from '../http/validate.ts';
 import { createCategorySchema, createEventSchema } from '../schemas.ts';
 import { categoryView, eventView, saleState } from './views.ts';
 
 const validateEvent = bodyValidator(createEventSchema);
 const validateCategory = bodyValidator(createCategorySchema);
-
-function parseLimit(raw: unknown): number {
-  if (raw === undefined) return 20;
-  const n = Number(raw);
-  if (typeof raw !== 'string' || !/^\d+$/.test(raw) || n < 1 || n > 100) throw AppError.invalid([{ name: 'limit', reason: 'must be an integer from 1 to 100' }]);
-  return n;
-}
 
 export function eventRoutes(deps: { catalog: Catalog; store: ReservationStore; auth: ReturnType<typeof createAuth> }): Router {
   const { catalog, store, auth } = deps;
@@ -33,10 +27,7 @@ export function eventRoutes(deps: { catalog: Catalog; store: ReservationStore; a
   });
 
   router.get('/events', async (req, res) => {
-    const limit = parseLimit(req.query.limit);
-    const cursor = req.query.cursor;
-    if (cursor !== undefined && typeof cursor !== 'string') throw AppError.invalid([{ name: 'cursor', reason: 'must be a single string' }]);
-    const page = await catalog.listEvents(limit, cursor);
+    const page = await catalog.listEvents(limitQuery(req), cursorQuery(req));
     res.json({ events: page.events.map(eventView), next_cursor: page.nextCursor ?? null });
   });
 

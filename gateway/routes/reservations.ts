@@ -1,49 +1,108 @@
-import { Router } from 'express';
+import { Router, type Response } from 'express';
 import type pg from 'pg';
 import { AppError } from '../../core/errors.ts';
+import { bodyHash, type IdempotencyKeys } from '../../core/idempotency.ts';
 import { eventIdOfReservation } from '../../core/keys.ts';
-import type { ReservationStore } from '../../core/reservation-store.ts';
+import type { ReservationStore, StoredReservation } from '../../core/reservation-store.ts';
 import { reserve, type AdmissionDeps } from '../admission/reserve.ts';
 import type { createAuth } from '../auth/jwt.ts';
-import { readArchivedReservation } from '../catalog/archive.ts';
+import { listArchivedReservations, readArchivedReservation } from '../catalog/archive.ts';
+import { cursorQuery, idempotencyKeyHeader, limitQuery, preferWait, statusQuery, waitQuery } from '../http/params.ts';
 import { bodyValidator } from '../http/validate.ts';
 import { reserveSchema } from '../schemas.ts';
+import type { ChangeWaiter } from '../waiting/change-waiter.ts';
 import { reservationView, statusUrl } from './views.ts';
 
 const validateReserve = bodyValidator(reserveSchema);
 
-/** Suggested poll interval after a 202 (seconds). */
+/** Suggested poll interval while a request is queued (seconds). */
 const POLL_AFTER_S = 1;
 
-export function reservationRoutes(deps: {
-  admission: AdmissionDeps;
-  store: ReservationStore;
-  db: pg.Pool;
-  auth: ReturnType<typeof createAuth>;
-}): Router {
-  const { admission, store, db, auth } = deps;
+export interface ReservationRouteDeps {
+  readonly admission: AdmissionDeps;
+  readonly store: ReservationStore;
+  readonly db: pg.Pool;
+  readonly waiter: ChangeWaiter;
+  readonly idempotency: IdempotencyKeys;
+  readonly auth: ReturnType<typeof createAuth>;
+}
+
+/** A reservation from Redis, or from PostgreSQL once Redis has let it go. */
+export const readReservation = (store: ReservationStore, db: pg.Pool) => async (id: string): Promise<StoredReservation | undefined> =>
+  (await store.read(id)) ?? (await readArchivedReservation(db, id));
+
+function sendReservation(res: Response, reservation: StoredReservation, status = 200): void {
+  if (reservation.status === 'queued') res.set('Retry-After', String(POLL_AFTER_S));
+  res.status(status).set('Cache-Control', 'no-store').json(reservationView(reservation));
+}
+
+export function reservationRoutes(deps: ReservationRouteDeps): Router {
+  const { admission, store, db, waiter, idempotency, auth } = deps;
+  const read = readReservation(store, db);
   const router = Router();
 
   router.post('/reserve', auth.authenticate('user'), async (req, res) => {
+    const userId = req.caller!.sub;
+    const key = idempotencyKeyHeader(req);
     const body = validateReserve(req.body);
-    const admitted = await reserve(admission, req.caller!.sub, body);
-    const url = statusUrl(admitted.reservationId);
-    res
-      .status(202)
-      .location(url)
-      .set('Retry-After', String(POLL_AFTER_S))
-      .json({ reservation_id: admitted.reservationId, status: 'queued', position: admitted.position, status_url: url });
+    const waitS = preferWait(req);
+    const claim = key === undefined ? undefined : async (freshId: string) => {
+      const claimed = await idempotency.claim(userId, 'reserve', key, bodyHash(body), freshId);
+      if (claimed.kind === 'reused_with_other_body') throw new AppError('idempotency_key_reused', 'this Idempotency-Key was used with another body');
+      return claimed.ref;
+    };
+    let admitted;
+    try {
+      admitted = await reserve(admission, userId, body, { claim });
+    } catch (err) {
+      // A request that was not admitted leaves no result to replay.
+      if (key !== undefined && err instanceof AppError && err.status >= 500) await idempotency.release(userId, 'reserve', key).catch(() => undefined);
+      throw err;
+    }
+    const id = admitted.reservationId;
+    const url = statusUrl(id);
+    res.location(url);
+
+    if (waitS !== undefined || admitted.isReplay) {
+      const current = await waiter.waitFor(eventIdOfReservation(id)!, id, () => read(id), (r) => r?.status !== 'queued', (waitS ?? 0) * 1000);
+      if (current?.status === 'reserved' && waitS !== undefined) return sendReservation(res, current, 201);
+      if (current?.status === 'rejected' && waitS !== undefined) {
+        if (current.reason === 'out_of_stock' || current.reason === 'limit_exceeded') throw new AppError(current.reason, `reservation ${id} was refused: ${current.reason}`);
+        throw new AppError('service_unavailable', `reservation ${id} could not be decided; retry`, { retryAfterS: 1 });
+      }
+      if (current && current.status !== 'queued') {
+        return res.status(202).json({ reservation_id: id, status: current.status, status_url: url });
+      }
+      const position = current?.position ?? admitted.position;
+      return res.status(202).set('Retry-After', String(POLL_AFTER_S)).json({ reservation_id: id, status: 'queued', position, status_url: url });
+    }
+    res.status(202).set('Retry-After', String(POLL_AFTER_S)).json({ reservation_id: id, status: 'queued', position: admitted.position, status_url: url });
+  });
+
+  router.get('/reservations', auth.authenticate('user', 'admin'), async (req, res) => {
+    const page = await listArchivedReservations(db, req.caller!.sub, limitQuery(req), cursorQuery(req));
+    // PostgreSQL may trail Redis by a moment: show each listed reservation as Redis has it, if it does.
+    const fresh = await Promise.all(page.reservations.map(async (r) => (await store.read(r.reservationId)) ?? r));
+    res.set('Cache-Control', 'no-store').json({ reservations: fresh.map(reservationView), next_cursor: page.nextCursor ?? null });
   });
 
   router.get('/reservations/:id', auth.authenticate('user', 'admin'), async (req, res) => {
     const id = String(req.params.id);
+    const waitS = waitQuery(req);
+    const statusParam = statusQuery(req);
     const notFound = new AppError('reservation_not_found', `no reservation ${id}`);
-    if (eventIdOfReservation(id) === undefined) throw notFound;
-    const reservation = (await store.read(id)) ?? (await readArchivedReservation(db, id));
+    const eventId = eventIdOfReservation(id);
+    if (eventId === undefined) throw notFound;
+    const isVisible = (r: StoredReservation | undefined): r is StoredReservation =>
+      r !== undefined && (req.caller!.role === 'admin' || r.userId === req.caller!.sub);
     // Another user's reservation is indistinguishable from a missing one.
-    if (!reservation || (req.caller!.role !== 'admin' && reservation.userId !== req.caller!.sub)) throw notFound;
-    if (reservation.status === 'queued') res.set('Retry-After', String(POLL_AFTER_S));
-    res.set('Cache-Control', 'no-store').json(reservationView(reservation));
+    const first = await read(id);
+    if (!isVisible(first)) throw notFound;
+    if (!waitS) return sendReservation(res, first);
+    const from = statusParam ?? first.status;
+    const current = await waiter.waitFor(eventId, id, () => read(id), (r) => r?.status !== from, waitS * 1000);
+    if (!isVisible(current)) throw notFound;
+    sendReservation(res, current);
   });
 
   return router;

@@ -56,6 +56,46 @@ export async function upsertReservations(db: Pool | PoolClient, snapshots: reado
   return result.rowCount ?? 0;
 }
 
+const INSERT_BOOKINGS = `
+INSERT INTO bookings (id, reservation_id, event_id, category_id, user_id, qty, created_at)
+SELECT id, reservation_id, event_id, category_id, user_id, qty, to_timestamp(created_at / 1000.0)
+FROM unnest($1::text[], $2::text[], $3::uuid[], $4::uuid[], $5::text[], $6::int[], $7::bigint[])
+  AS s(id, reservation_id, event_id, category_id, user_id, qty, created_at)
+ON CONFLICT DO NOTHING`;
+
+/** A booking row for each confirmed snapshot (idempotent: a booking is written once). */
+export async function insertBookings(db: Pool | PoolClient, snapshots: readonly ReservationSnapshot[]): Promise<number> {
+  const confirmed = newestPerReservation(snapshots).filter((s) => s.status === 'confirmed' && s.booking_id);
+  if (confirmed.length === 0) return 0;
+  const result = await db.query(INSERT_BOOKINGS, [
+    confirmed.map((s) => s.booking_id),
+    confirmed.map((s) => s.reservation_id),
+    confirmed.map((s) => s.event_id),
+    confirmed.map((s) => s.category_id),
+    confirmed.map((s) => s.user_id),
+    confirmed.map((s) => s.qty),
+    confirmed.map((s) => s.updated_at),
+  ]);
+  return result.rowCount ?? 0;
+}
+
+/** Reservations and their bookings in one transaction: both or neither. */
+export async function storeSnapshots(pool: Pool, snapshots: readonly ReservationSnapshot[]): Promise<number> {
+  const client = await pool.connect();
+  try {
+    await client.query('BEGIN');
+    const written = await upsertReservations(client, snapshots);
+    await insertBookings(client, snapshots);
+    await client.query('COMMIT');
+    return written;
+  } catch (err) {
+    await client.query('ROLLBACK').catch(() => undefined);
+    throw err;
+  } finally {
+    client.release();
+  }
+}
+
 /** SQLSTATE classes that say "this data cannot be stored" (not "the database is unavailable"). */
 export function isDataError(err: unknown): boolean {
   const code = (err as { code?: unknown }).code;

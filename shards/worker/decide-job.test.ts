@@ -28,7 +28,7 @@ describe('decideJob', () => {
   const job = (data: unknown) => ({ id: 'job-1', data }) as Job;
 
   async function admitted(eventId: string) {
-    await store.initStock(eventId, 'c1', 1);
+    await store.initStock(eventId, 'c1', 1, 4);
     const reservationId = newReservationId(eventId, randomUUID());
     await store.admit({ reservationId, userId: 'u', eventId, categoryId: 'c1', categoryName: 'A', qty: 1 });
     return reservationId;
