@@ -39,7 +39,7 @@ export class AppError extends Error {
   constructor(
     readonly code: ErrorCode,
     readonly detail?: string,
-    readonly extra: { invalidParams?: InvalidParam[]; retryAfterS?: number; cause?: unknown } = {},
+    readonly extra: { invalidParams?: InvalidParam[]; retryAfterS?: number; cause?: unknown; members?: Record<string, unknown> } = {},
   ) {
     super(detail ?? ERROR_CATALOGUE[code].title, { cause: extra.cause });
     this.name = 'AppError';

@@ -16,6 +16,7 @@ export function sendProblem(res: Response, err: AppError): void {
     code: err.code,
   };
   if (err.extra.invalidParams) body.invalid_params = err.extra.invalidParams;
+  if (err.extra.members) Object.assign(body, err.extra.members);
   if (err.extra.retryAfterS !== undefined) res.setHeader('Retry-After', String(err.extra.retryAfterS));
   res.status(err.status).type('application/problem+json').send(JSON.stringify(body));
 }

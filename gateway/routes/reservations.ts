@@ -67,8 +67,10 @@ export function reservationRoutes(deps: ReservationRouteDeps): Router {
       const current = await waiter.waitFor(eventIdOfReservation(id)!, id, () => read(id), (r) => r?.status !== 'queued', (waitS ?? 0) * 1000);
       if (current?.status === 'reserved' && waitS !== undefined) return sendReservation(res, current, 201);
       if (current?.status === 'rejected' && waitS !== undefined) {
-        if (current.reason === 'out_of_stock' || current.reason === 'limit_exceeded') throw new AppError(current.reason, `reservation ${id} was refused: ${current.reason}`);
-        throw new AppError('service_unavailable', `reservation ${id} could not be decided; retry`, { retryAfterS: 1 });
+        // The refusal is a decision about an existing reservation: the problem names it.
+        const members = { reservation_id: id, status_url: url };
+        if (current.reason === 'out_of_stock' || current.reason === 'limit_exceeded') throw new AppError(current.reason, `reservation ${id} was refused: ${current.reason}`, { members });
+        throw new AppError('service_unavailable', `reservation ${id} could not be decided; retry`, { retryAfterS: 1, members });
       }
       if (current && current.status !== 'queued') {
         return res.status(202).json({ reservation_id: id, status: current.status, status_url: url });

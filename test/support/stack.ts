@@ -1,6 +1,7 @@
 import type { Config } from '../../core/config.ts';
 import { signToken, type Role } from '../../core/auth-token.ts';
 import { startGateway, type Gateway } from '../../gateway/gateway.ts';
+import type { PaymentGateway } from '../../gateway/payment/simulated-payment.ts';
 import { startPersister, type Persister } from '../../persister/persister.ts';
 import { startShard, type Shard } from '../../shards/shard.ts';
 import { deleteTestKeys, deleteTestTopics, testConfig, testLogger } from './env.ts';
@@ -28,13 +29,13 @@ export interface HttpResult {
 }
 
 export async function startTestStack(
-  parts: { gateway?: boolean; shard?: boolean; persister?: boolean } = { gateway: true },
+  parts: { gateway?: boolean; shard?: boolean; persister?: boolean; payment?: PaymentGateway } = { gateway: true },
   overrides: Parameters<typeof testConfig>[0] = {},
 ): Promise<TestStack> {
   const config = testConfig(overrides);
   const persister = parts.persister ? await startPersister(config, testLogger('persister')) : undefined;
   const shard = parts.shard ? await startShard(config, testLogger('shard')) : undefined;
-  const gateway = parts.gateway ? await startGateway(config, testLogger('gateway')) : undefined;
+  const gateway = parts.gateway ? await startGateway(config, testLogger('gateway'), { payment: parts.payment }) : undefined;
   const baseUrl = `http://127.0.0.1:${gateway?.port ?? 0}`;
   return {
     config,
