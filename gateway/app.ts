@@ -12,6 +12,7 @@ import { createAuth } from './auth/jwt.ts';
 import type { Catalog } from './catalog/catalog.ts';
 import { errorHandler, notFound, requireJsonBody } from './http/problem.ts';
 import type { ConfirmDeps } from './lifecycle/confirm.ts';
+import { createGatewayMetrics } from './metrics.ts';
 import type { PaymentGateway } from './payment/simulated-payment.ts';
 import { eventRoutes } from './routes/events.ts';
 import { lifecycleRoutes } from './routes/lifecycle.ts';
@@ -42,7 +43,7 @@ export function createApp(deps: AppDeps): Express {
   app.set('etag', false);
   app.set('query parser', 'simple');
 
-  app.use(opsRoutes(deps.redis));
+  app.use(opsRoutes(deps.redis, createGatewayMetrics({ waiting: () => deps.waiter.size })));
   app.use(requireJsonBody, express.json({ limit: deps.bodyLimit, type: ['application/json', 'application/*+json'] }));
 
   const auth = createAuth(deps.jwtSecret);

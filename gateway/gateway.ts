@@ -1,4 +1,5 @@
-import type { Server } from 'node:http';
+import { once } from '../core/once.ts';
+import { createServer, type Server } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { usesDevSecret, type Config } from '../core/config.ts';
 import { HoldTransitions } from '../core/hold-transitions.ts';
@@ -12,6 +13,8 @@ import { createApp } from './app.ts';
 import { Catalog } from './catalog/catalog.ts';
 import { SimulatedPayment, type PaymentGateway } from './payment/simulated-payment.ts';
 import { ChangeWaiter } from './waiting/change-waiter.ts';
+
+const LISTEN_BACKLOG = 4096;
 
 export interface Gateway {
   readonly port: number;
@@ -57,10 +60,12 @@ export async function startGateway(config: Config, logger: Logger, options: { pa
     logger,
   });
 
-  const server: Server = app.listen(config.port);
+  // A deep accept backlog: in a ticket war thousands of clients connect within the same second.
+  const server: Server = createServer(app);
   await new Promise<void>((resolve, reject) => {
     server.once('listening', resolve);
     server.once('error', reject);
+    server.listen({ port: config.port, backlog: LISTEN_BACKLOG });
   });
   server.requestTimeout = config.requestTimeoutMs;
   server.headersTimeout = config.headersTimeoutMs;
@@ -71,7 +76,7 @@ export async function startGateway(config: Config, logger: Logger, options: { pa
   return {
     port,
     waiter,
-    async close() {
+    close: once(async () => {
       const closed = new Promise<void>((resolve) => {
         server.close(() => resolve());
         server.closeIdleConnections();
@@ -81,6 +86,6 @@ export async function startGateway(config: Config, logger: Logger, options: { pa
       await queues.close();
       await Promise.all([redis.quit(), queueConnection.quit()].map((p) => p.catch(() => undefined)));
       await db.end();
-    },
+    }),
   };
 }

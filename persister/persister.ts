@@ -1,3 +1,4 @@
+import { once } from '../core/once.ts';
 import type { Consumer, Kafka } from 'kafkajs';
 import type pg from 'pg';
 import type { Config } from '../core/config.ts';
@@ -82,11 +83,11 @@ export async function startPersister(config: Config, logger: Logger): Promise<Pe
 
   return {
     opsPort: ops.port,
-    async close() {
+    close: once(async () => {
       await ops.close();
       await consumer.disconnect();
       await dlq.close();
       await db.end();
-    },
+    }),
   };
 }

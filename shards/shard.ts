@@ -1,3 +1,4 @@
+import { once } from '../core/once.ts';
 import { Queue, Worker } from 'bullmq';
 import type { Redis } from 'ioredis';
 import type { Config } from '../core/config.ts';
@@ -104,7 +105,7 @@ export async function startShard(config: Config, logger: Logger): Promise<Shard>
     relay,
     reaper,
     ownedEvents: () => [...workers.keys()],
-    async close() {
+    close: once(async () => {
       closed = true;
       clearInterval(refreshTimer);
       await subscriber.quit().catch(() => undefined);
@@ -116,6 +117,6 @@ export async function startShard(config: Config, logger: Logger): Promise<Shard>
       await publisher.close();
       await ops.close();
       await Promise.all([redis.quit(), workerConnection.quit()].map((p) => p.catch(() => undefined)));
-    },
+    }),
   };
 }

@@ -175,14 +175,15 @@ describe('reservation lifecycle end to end', function () {
 
   it('GET /reservations lists the caller\'s own, newest first, paginated', async () => {
     const { eventId } = await seedEvent(stack, { total_stock: 10 });
-    const ids = [await held(eventId, 'lister'), await held(eventId, 'lister'), await held(eventId, 'lister')];
+    const lister = `lister-${eventId}`; // users span events: one of this run's own
+    const ids = [await held(eventId, lister), await held(eventId, lister), await held(eventId, lister)];
     await held(eventId, 'someone-else');
     const page = await waitFor('Postgres to list all three', async () => {
-      const r = await stack.http('GET', '/reservations?limit=2', { token: user('lister') });
+      const r = await stack.http('GET', '/reservations?limit=2', { token: user(lister) });
       return r.body.next_cursor ? r : undefined;
     });
     expect(page.body.reservations.map((r: { reservation_id: string }) => r.reservation_id)).to.deep.equal([ids[2], ids[1]]);
-    const rest = await stack.http('GET', `/reservations?limit=2&cursor=${page.body.next_cursor}`, { token: user('lister') });
+    const rest = await stack.http('GET', `/reservations?limit=2&cursor=${page.body.next_cursor}`, { token: user(lister) });
     expect(rest.body.reservations.map((r: { reservation_id: string }) => r.reservation_id)).to.deep.equal([ids[0]]);
     expect(rest.body.next_cursor).to.equal(null);
   });

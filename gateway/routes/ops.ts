@@ -1,12 +1,19 @@
 import { Router } from 'express';
 import type { Redis } from 'ioredis';
+import type { Registry } from 'prom-client';
 import { AppError } from '../../core/errors.ts';
 
 const READY_TIMEOUT_MS = 2_000;
 
-/** `/health`: the process is alive. `/ready`: its hard dependency (Redis) answers; 503 naming it if not. */
-export function opsRoutes(redis: Redis): Router {
+/**
+ * `/health`: the process is alive. `/ready`: its hard dependency (Redis) answers; 503 naming it if not.
+ * `/metrics`: Prometheus text format.
+ */
+export function opsRoutes(redis: Redis, metrics: Registry): Router {
   const router = Router();
+  router.get('/metrics', async (_req, res) => {
+    res.set('Content-Type', metrics.contentType).send(await metrics.metrics());
+  });
   router.get('/health', (_req, res) => {
     res.set('Cache-Control', 'no-store').json({ status: 'ok' });
   });
