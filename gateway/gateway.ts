@@ -77,12 +77,13 @@ export async function startGateway(config: Config, logger: Logger, options: { pa
     port,
     waiter,
     close: once(async () => {
-      const closed = new Promise<void>((resolve) => {
-        server.close(() => resolve());
-        server.closeIdleConnections();
-      });
+      const closed = new Promise<void>((resolve) => server.close(() => resolve()));
       await waiter.close();
+      // Keep-alive connections turn idle as their last answers go out: close them as they do.
+      const sweep = setInterval(() => server.closeIdleConnections(), 50);
+      server.closeIdleConnections();
       await closed;
+      clearInterval(sweep);
       await queues.close();
       await Promise.all([redis.quit(), queueConnection.quit()].map((p) => p.catch(() => undefined)));
       await db.end();
