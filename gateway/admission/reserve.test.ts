@@ -59,4 +59,19 @@ describe('admission', () => {
     expect(queued).to.deep.equal([admitted.reservationId]);
     expect(admitted).to.include({ position: 0, seqArrival: 1 });
   });
+
+  it('a replay (idempotency key) whose enqueue fails gets 503 but does not undo the original admission', async () => {
+    const eventId = randomUUID();
+    const id = `${eventId}.aaaaaaaa-bbbb-4ccc-8ddd-eeeeeeeeeeee`;
+    await reserve(deps(eventId, async () => {}), 'u1', { event_id: eventId, category: 'VIP', qty: 1 });
+    let error: unknown;
+    try {
+      await reserve(deps(eventId, async () => { throw new Error('queue down'); }), 'u1', { event_id: eventId, category: 'VIP', qty: 1 }, { claim: async () => id });
+    } catch (err) {
+      error = err;
+    }
+    expect(error).to.be.instanceOf(AppError).and.include({ code: 'service_unavailable' });
+    expect(await store.read(id)).to.include({ status: 'queued' });
+    expect(await redis.get(store.keys(eventId).depth)).to.equal('1');
+  });
 });

@@ -62,7 +62,8 @@ export async function reserve(deps: AdmissionDeps, userId: string, body: Reserve
   try {
     await deps.enqueue({ reservation_id: reservationId, event_id: event.id, category_id: category.id, seq_arrival: result.seqArrival });
   } catch (err) {
-    await deps.abandon(event.id, reservationId).catch(() => undefined);
+    // Undo only an admission this call made: a replay must not reject the original's request.
+    if (result.kind === 'admitted') await deps.abandon(event.id, reservationId).catch(() => undefined);
     throw new AppError('service_unavailable', 'the request could not be queued; retry', { cause: err, retryAfterS: 1 });
   }
   return { reservationId, position: result.position, seqArrival: result.seqArrival, isReplay: result.kind === 'duplicate' };

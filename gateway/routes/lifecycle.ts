@@ -30,17 +30,19 @@ export function lifecycleRoutes(deps: LifecycleRouteDeps): Router {
     const userId = req.caller!.sub;
     const key = idempotencyKeyHeader(req);
     const body = validateConfirm(req.body);
+    let isKeyClaimedHere = false;
     if (key !== undefined) {
       const claimed = await idempotency.claim(userId, 'confirm', key, bodyHash(body), body.reservation_id);
       if (claimed.kind === 'reused_with_other_body') throw new AppError('idempotency_key_reused', 'this Idempotency-Key was used with another body');
+      isKeyClaimedHere = claimed.kind === 'claimed';
     }
     try {
       const confirmed = await confirm(deps.confirm, userId, body.reservation_id, body.payment_ok ?? true);
       res.json({ booking_id: confirmed.bookingId, reservation_id: confirmed.reservationId, status: 'confirmed', payment_status: 'paid' });
     } catch (err) {
       // A declined payment (or a failure) is not kept under the key: the buyer may retry with it.
-      if (key !== undefined && err instanceof AppError && (err.code === 'payment_failed' || err.status >= 500)) {
-        await idempotency.release(userId, 'confirm', key).catch(() => undefined);
+      if (isKeyClaimedHere && err instanceof AppError && (err.code === 'payment_failed' || err.status >= 500)) {
+        await idempotency.release(userId, 'confirm', key!).catch(() => undefined);
       }
       throw err;
     }

@@ -46,17 +46,19 @@ export function reservationRoutes(deps: ReservationRouteDeps): Router {
     const key = idempotencyKeyHeader(req);
     const body = validateReserve(req.body);
     const waitS = preferWait(req);
+    let isKeyClaimedHere = false;
     const claim = key === undefined ? undefined : async (freshId: string) => {
       const claimed = await idempotency.claim(userId, 'reserve', key, bodyHash(body), freshId);
       if (claimed.kind === 'reused_with_other_body') throw new AppError('idempotency_key_reused', 'this Idempotency-Key was used with another body');
+      isKeyClaimedHere = claimed.kind === 'claimed';
       return claimed.ref;
     };
     let admitted;
     try {
       admitted = await reserve(admission, userId, body, { claim });
     } catch (err) {
-      // A request that was not admitted leaves no result to replay.
-      if (key !== undefined && err instanceof AppError && err.status >= 500) await idempotency.release(userId, 'reserve', key).catch(() => undefined);
+      // A request this call failed to admit leaves no result to replay (a replay's claim is not ours).
+      if (isKeyClaimedHere && err instanceof AppError && err.status >= 500) await idempotency.release(userId, 'reserve', key!).catch(() => undefined);
       throw err;
     }
     const id = admitted.reservationId;
