@@ -28,6 +28,7 @@ describe('gateway failure answers', () => {
       waiter: new ChangeWaiter(subscriber, { keyPrefix: config.keyPrefix, maxWaiters: 10 }, testLogger()),
       payment: new SimulatedPayment({ latencyMs: 0, declineRate: 0 }),
       paymentTimeoutMs: 1000,
+      removeQueuedJob: async () => {},
       admission: {
         resolve: async () => {
           if (resolveFails) throw new TypeError("Cannot read properties of undefined (reading 'secret internals')");

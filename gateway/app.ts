@@ -30,6 +30,7 @@ export interface AppDeps {
   readonly idempotency: IdempotencyKeys;
   readonly waiter: ChangeWaiter;
   readonly payment: PaymentGateway;
+  readonly removeQueuedJob: (eventId: string, reservationId: string) => Promise<void>;
   readonly paymentTimeoutMs: number;
   readonly jwtSecret: string;
   readonly bodyLimit: string;
@@ -66,7 +67,7 @@ export function createApp(deps: AppDeps): Express {
 
   app.use(eventRoutes({ catalog: deps.catalog, store: deps.store, auth }));
   app.use(reservationRoutes({ admission: deps.admission, store: deps.store, db: deps.db, waiter: deps.waiter, idempotency: deps.idempotency, auth }));
-  app.use(lifecycleRoutes({ confirm: confirmDeps, transitions: deps.transitions, read, idempotency: deps.idempotency, auth }));
+  app.use(lifecycleRoutes({ confirm: confirmDeps, transitions: deps.transitions, read, idempotency: deps.idempotency, removeQueuedJob: deps.removeQueuedJob, auth }));
 
   app.use(notFound);
   app.use(errorHandler(deps.logger));

@@ -55,6 +55,7 @@ export async function startGateway(config: Config, logger: Logger, options: { pa
     waiter,
     payment: options.payment ?? new SimulatedPayment({ latencyMs: config.paymentLatencyMs, declineRate: config.paymentDeclineRate }),
     paymentTimeoutMs: config.paymentTimeoutMs,
+    removeQueuedJob: (eventId, reservationId) => queues.removeWaiting(eventId, reservationId),
     jwtSecret: config.jwtSecret,
     bodyLimit: config.bodyLimit,
     logger,

@@ -45,6 +45,14 @@ export class ReserveQueues {
     await this.queue(job.event_id).add('reserve', job, { ...this.#jobOptions, jobId: job.reservation_id });
   }
 
+  /**
+   * Takes a cancelled request's job out of the queue, if it is still waiting there. Best effort: a job
+   * already being decided stays, and its decision finds the reservation cancelled and changes nothing.
+   */
+  async removeWaiting(eventId: string, reservationId: string): Promise<void> {
+    await this.queue(eventId).remove(reservationId).catch(() => 0);
+  }
+
   async close(): Promise<void> {
     await Promise.all([...this.#queues.values()].map((q) => q.close()));
     this.#queues.clear();
