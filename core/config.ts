@@ -69,6 +69,7 @@ export const CONFIG_SCHEMA = {
   requestTimeoutMs: setting('HTTP_REQUEST_TIMEOUT', '40s', duration(1000), 'time limit for receiving a whole request (Node requestTimeout)'),
   headersTimeoutMs: setting('HTTP_HEADERS_TIMEOUT', '10s', duration(1000), 'time limit for receiving request headers'),
   keepAliveTimeoutMs: setting('HTTP_KEEP_ALIVE_TIMEOUT', '5s', duration(0), 'idle keep-alive socket timeout'),
+  queueMaxDepth: setting('QUEUE_MAX_DEPTH', '10000', int(1, 100_000_000), "requests an event's queue admits at once unless the event has its own max_depth (PUT /admin/events/{id}/queue)"),
   reservationTtlMs: setting('RESERVATION_TTL', '5m', duration(100), 'how long a hold lasts before its seats return to sale'),
   statusRetentionMs: setting('STATUS_RETENTION', '24h', duration(1000), 'how long Redis keeps a reservation\'s status after its last change'),
   jobAttempts: setting('JOB_ATTEMPTS', '100', int(1, 100_000), 'attempts of a reserve job whose decision threw (no backoff)'),

@@ -221,8 +221,13 @@ describe('hold transitions (real Redis)', () => {
       expect(await transitions.cancel(reservationId, 'c1', 'u1')).to.deep.equal({ kind: 'not_cancellable', status: 'paying' });
       await transitions.finishConfirm(reservationId, 'c1', '1', true);
       expect(await transitions.cancel(reservationId, 'c1', 'u1')).to.deep.equal({ kind: 'not_cancellable', status: 'confirmed' });
-      const rejected = await hold(eventId, { user: 'u3' });
-      expect(await transitions.cancel(rejected.reservationId, 'c1', 'u3')).to.deep.equal({ kind: 'not_cancellable', status: 'rejected' });
+      // A request admitted while a seat was free, decided after another took it: rejected.
+      const other = await event(1);
+      const late = newReservationId(other, randomUUID());
+      await store.admit({ reservationId: late, userId: 'u3', eventId: other, categoryId: 'c1', categoryName: 'A', qty: 1 });
+      await hold(other, { user: 'u4' });
+      expect(await store.decide(other, late, 'c1')).to.include({ status: 'rejected', reason: 'out_of_stock' });
+      expect(await transitions.cancel(late, 'c1', 'u3')).to.deep.equal({ kind: 'not_cancellable', status: 'rejected' });
     });
   });
 

@@ -76,6 +76,44 @@ describe('reservation scripts (real Redis)', () => {
       expect(await outbox(eventId)).to.have.length(1);
     });
 
+    it('refuses at the door when fewer seats are left than requested (code 7): an arrival number, nothing queued', async () => {
+      const eventId = randomUUID();
+      await store.initStock(eventId, 'c1', 1, 4);
+      const r = request(eventId, 'c1', 2);
+      expect(await store.admit(r)).to.deep.equal({ kind: 'out_of_stock', seqArrival: 1 });
+      expect(await store.read(r.reservationId)).to.equal(undefined);
+      expect(await redis.get(store.keys(eventId).depth)).to.equal(null);
+      expect(await outbox(eventId)).to.deep.equal([]);
+    });
+
+    it('sheds at the depth limit (code 8) with a Retry-After from the drain rate, and takes an arrival number', async () => {
+      const eventId = randomUUID();
+      await store.initStock(eventId, 'c1', 100, 4);
+      await store.writeEventSettings(eventId, { maxDepth: 2 }, true);
+      await store.admit(request(eventId, 'c1'));
+      await store.admit(request(eventId, 'c1'));
+      const shed = await store.admit(request(eventId, 'c1'));
+      expect(shed).to.include({ kind: 'queue_full', seqArrival: 3 });
+      if (shed.kind === 'queue_full') expect(shed.retryAfterS).to.be.within(1, 60);
+      expect(await store.queueStats(eventId)).to.include({ depth: 2, maxDepth: 2 });
+    });
+
+    it('refuses by the sale state: not open yet (4, with seconds to wait), paused (5), closed (6); the switch wins over the window', async () => {
+      const eventId = randomUUID();
+      await store.initStock(eventId, 'c1', 5, 4);
+      await store.writeEventSettings(eventId, { salesOpenAtMs: Date.now() + 120_000 }, true);
+      const early = await store.admit(request(eventId, 'c1'));
+      expect(early.kind).to.equal('sales_not_open');
+      if (early.kind === 'sales_not_open') expect(early.retryAfterS).to.be.within(100, 121);
+      await store.writeEventSettings(eventId, { saleState: 'paused' }, true);
+      expect(await store.admit(request(eventId, 'c1'))).to.deep.equal({ kind: 'sales_paused' });
+      await store.writeEventSettings(eventId, { saleState: 'closed' }, true);
+      expect(await store.admit(request(eventId, 'c1'))).to.deep.equal({ kind: 'sales_closed' });
+      await store.writeEventSettings(eventId, { saleState: 'open' }, true);
+      expect((await store.admit(request(eventId, 'c1'))).kind).to.equal('admitted');
+      expect(await redis.get(store.keys(eventId).seq), 'refusals by sale state take no number').to.equal('1');
+    });
+
     it('refuses a category whose stock is not initialised (code 3) and takes no number', async () => {
       const eventId = randomUUID();
       expect(await store.admit(request(eventId, 'missing'))).to.deep.equal({ kind: 'category_not_ready' });
@@ -102,14 +140,27 @@ describe('reservation scripts (real Redis)', () => {
       expect(events.at(-1)!.snapshot).to.include({ status: 'reserved', version: 2, seq_decision: 1, expires_at: decision.expiresAtMs });
     });
 
-    it('rejects out_of_stock when fewer seats are left than requested (code 1, rejected)', async () => {
+    it('rejects out_of_stock when the requests ahead took the seats (code 1, rejected)', async () => {
       const eventId = randomUUID();
       await store.initStock(eventId, 'c1', 1, 4);
-      const r = request(eventId, 'c1', 2);
+      const ahead = request(eventId, 'c1', 1);
+      const r = request(eventId, 'c1', 1, 'user-2');
+      await store.admit(ahead);
       await store.admit(r);
+      await store.decide(eventId, ahead.reservationId, 'c1');
       expect(await store.decide(eventId, r.reservationId, 'c1')).to.include({ kind: 'decided', status: 'rejected', reason: 'out_of_stock' });
-      expect((await store.readStock(eventId, ['c1'])).get('c1')).to.include({ available: 1, held: 0 });
+      expect((await store.readStock(eventId, ['c1'])).get('c1')).to.include({ available: 0, held: 1 });
       expect((await outbox(eventId)).at(-1)!.snapshot).to.include({ status: 'rejected', reason: 'out_of_stock', version: 2 });
+    });
+
+    it('rejects sales_closed once the sale is closed, whatever the stock', async () => {
+      const eventId = randomUUID();
+      await store.initStock(eventId, 'c1', 5, 4);
+      const r = request(eventId, 'c1');
+      await store.admit(r);
+      await store.writeEventSettings(eventId, { saleState: 'closed' }, true);
+      expect(await store.decide(eventId, r.reservationId, 'c1')).to.include({ status: 'rejected', reason: 'sales_closed' });
+      expect((await store.readStock(eventId, ['c1'])).get('c1')).to.include({ available: 5 });
     });
 
     it('rejects internal_error when the category has no stock in Redis', async () => {

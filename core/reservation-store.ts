@@ -19,7 +19,25 @@ export interface AdmitRequest {
 
 export type AdmitResult =
   | { readonly kind: 'admitted' | 'duplicate'; readonly seqArrival: number; readonly position: number; readonly createdAtMs: number }
-  | { readonly kind: 'category_not_ready' };
+  | { readonly kind: 'category_not_ready' | 'sales_paused' | 'sales_closed' }
+  | { readonly kind: 'sales_not_open'; readonly retryAfterS: number }
+  | { readonly kind: 'out_of_stock'; readonly seqArrival: number }
+  | { readonly kind: 'queue_full'; readonly seqArrival: number; readonly retryAfterS: number };
+
+/** The event's settings the scripts read, mirrored from PostgreSQL. */
+export interface EventSettings {
+  readonly maxPerUser: number;
+  readonly salesOpenAtMs: number | undefined;
+  readonly salesCloseAtMs: number | undefined;
+  readonly saleState: 'open' | 'paused' | 'closed' | undefined;
+  readonly maxDepth: number | undefined;
+}
+
+export interface QueueStats {
+  readonly depth: number;
+  readonly maxDepth: number;
+  readonly drainRatePerS: number;
+}
 
 export type DecideResult =
   | {
@@ -63,7 +81,11 @@ export interface StoreSettings {
   readonly keyPrefix: string;
   readonly holdTtlMs: number;
   readonly retentionMs: number;
+  /** QUEUE_MAX_DEPTH: an event's depth limit unless it has its own */
+  readonly defaultMaxDepth?: number;
 }
+
+const DEFAULT_MAX_DEPTH = 10_000;
 
 const optionalNumber = (value: string | undefined): number | undefined =>
   value === undefined || value === '' ? undefined : Number(value);
@@ -95,11 +117,41 @@ export class ReservationStore {
     return created === 1;
   }
 
+  /** Writes the event's settings the scripts read; the ones set before are kept unless `overwrite`. */
+  async writeEventSettings(eventId: string, settings: Partial<EventSettings>, overwrite = false): Promise<void> {
+    const k = this.keys(eventId);
+    const fields: [string, string | number | undefined][] = [
+      ['max_per_user', settings.maxPerUser],
+      ['sales_open_at', settings.salesOpenAtMs],
+      ['sales_close_at', settings.salesCloseAtMs],
+      ['sale_state', settings.saleState],
+      ['max_depth', settings.maxDepth],
+    ];
+    const pipeline = this.#redis.pipeline();
+    for (const [field, value] of fields) {
+      if (value === undefined) continue;
+      if (overwrite) pipeline.hset(k.meta, field, value);
+      else pipeline.hsetnx(k.meta, field, value);
+    }
+    await pipeline.exec();
+  }
+
+  /** Depth (in requests), its limit, and the decisions per second observed at the last admission. */
+  async queueStats(eventId: string): Promise<QueueStats> {
+    const k = this.keys(eventId);
+    const [depth, [maxDepth, drainRate]] = await Promise.all([this.#redis.get(k.depth), this.#redis.hmget(k.meta, 'max_depth', 'drain_rate')]);
+    return {
+      depth: Number(depth ?? 0),
+      maxDepth: maxDepth ? Number(maxDepth) : (this.#settings.defaultMaxDepth ?? DEFAULT_MAX_DEPTH),
+      drainRatePerS: Number(drainRate ?? 0),
+    };
+  }
+
   async admit(request: AdmitRequest): Promise<AdmitResult> {
     const k = this.keys(request.eventId);
     const reply = (await this.#scripts.run(
       'admitRequest',
-      [k.seq, k.admitted, k.decided, k.depth, k.reservation(request.reservationId), k.outbox, k.category(request.categoryId)],
+      [k.seq, k.admitted, k.decided, k.depth, k.reservation(request.reservationId), k.outbox, k.category(request.categoryId), k.meta],
       [
         request.reservationId,
         request.userId,
@@ -109,12 +161,29 @@ export class ReservationStore {
         request.qty,
         this.#settings.retentionMs,
         SNAPSHOT_SCHEMA_VERSION,
+        this.#settings.defaultMaxDepth ?? DEFAULT_MAX_DEPTH,
       ],
     )) as number[];
-    const [code, seqArrival, position, createdAtMs] = reply;
-    if (code === 3) return { kind: 'category_not_ready' };
-    if (code !== 1 && code !== 2) throw new Error(`admitRequest returned unknown code ${String(code)}`);
-    return { kind: code === 1 ? 'admitted' : 'duplicate', seqArrival: seqArrival!, position: position!, createdAtMs: createdAtMs! };
+    const [code, a, b, c] = reply;
+    switch (code) {
+      case 1:
+      case 2:
+        return { kind: code === 1 ? 'admitted' : 'duplicate', seqArrival: a!, position: b!, createdAtMs: c! };
+      case 3:
+        return { kind: 'category_not_ready' };
+      case 4:
+        return { kind: 'sales_not_open', retryAfterS: a! };
+      case 5:
+        return { kind: 'sales_paused' };
+      case 6:
+        return { kind: 'sales_closed' };
+      case 7:
+        return { kind: 'out_of_stock', seqArrival: a! };
+      case 8:
+        return { kind: 'queue_full', seqArrival: a!, retryAfterS: b! };
+      default:
+        throw new Error(`admitRequest returned unknown code ${String(code)}`);
+    }
   }
 
   /**

@@ -29,6 +29,7 @@ describe('gateway failure answers', () => {
       payment: new SimulatedPayment({ latencyMs: 0, declineRate: 0 }),
       paymentTimeoutMs: 1000,
       removeQueuedJob: async () => {},
+      oldestWaitMs: async () => 0,
       admission: {
         resolve: async () => {
           if (resolveFails) throw new TypeError("Cannot read properties of undefined (reading 'secret internals')");

@@ -14,6 +14,7 @@ import { errorHandler, notFound, requireJsonBody } from './http/problem.ts';
 import type { ConfirmDeps } from './lifecycle/confirm.ts';
 import { createGatewayMetrics } from './metrics.ts';
 import type { PaymentGateway } from './payment/simulated-payment.ts';
+import { adminRoutes } from './routes/admin.ts';
 import { eventRoutes } from './routes/events.ts';
 import { lifecycleRoutes } from './routes/lifecycle.ts';
 import { opsRoutes } from './routes/ops.ts';
@@ -31,6 +32,7 @@ export interface AppDeps {
   readonly waiter: ChangeWaiter;
   readonly payment: PaymentGateway;
   readonly removeQueuedJob: (eventId: string, reservationId: string) => Promise<void>;
+  readonly oldestWaitMs: (eventId: string) => Promise<number>;
   readonly paymentTimeoutMs: number;
   readonly jwtSecret: string;
   readonly bodyLimit: string;
@@ -66,6 +68,7 @@ export function createApp(deps: AppDeps): Express {
   };
 
   app.use(eventRoutes({ catalog: deps.catalog, store: deps.store, auth }));
+  app.use(adminRoutes({ catalog: deps.catalog, store: deps.store, oldestWaitMs: deps.oldestWaitMs, auth }));
   app.use(reservationRoutes({ admission: deps.admission, store: deps.store, db: deps.db, waiter: deps.waiter, idempotency: deps.idempotency, auth }));
   app.use(lifecycleRoutes({ confirm: confirmDeps, transitions: deps.transitions, read, idempotency: deps.idempotency, removeQueuedJob: deps.removeQueuedJob, auth }));
 

@@ -32,7 +32,12 @@ export async function startGateway(config: Config, logger: Logger, options: { pa
   const queueConnection = createRedis(config.redisUrl, logger, { maxRetriesPerRequest: null, enableAutoPipelining: false });
   const subscriber = createRedis(config.redisUrl, logger, { enableAutoPipelining: false });
   const db = createPool(config.databaseUrl, logger);
-  const store = new ReservationStore(redis, { keyPrefix: config.keyPrefix, holdTtlMs: config.reservationTtlMs, retentionMs: config.statusRetentionMs });
+  const store = new ReservationStore(redis, {
+    keyPrefix: config.keyPrefix,
+    holdTtlMs: config.reservationTtlMs,
+    retentionMs: config.statusRetentionMs,
+    defaultMaxDepth: config.queueMaxDepth,
+  });
   const transitions = new HoldTransitions(redis, { keyPrefix: config.keyPrefix, retentionMs: config.statusRetentionMs, paymentTimeoutMs: config.paymentTimeoutMs });
   const catalog = new Catalog(db, store);
   const queues = new ReserveQueues(queueConnection, { prefix: config.queuePrefix, attempts: config.jobAttempts }, logger);
@@ -56,6 +61,7 @@ export async function startGateway(config: Config, logger: Logger, options: { pa
     payment: options.payment ?? new SimulatedPayment({ latencyMs: config.paymentLatencyMs, declineRate: config.paymentDeclineRate }),
     paymentTimeoutMs: config.paymentTimeoutMs,
     removeQueuedJob: (eventId, reservationId) => queues.removeWaiting(eventId, reservationId),
+    oldestWaitMs: (eventId) => queues.oldestWaitMs(eventId),
     jwtSecret: config.jwtSecret,
     bodyLimit: config.bodyLimit,
     logger,

@@ -77,3 +77,25 @@ export const confirmSchema: JSONSchemaType<ConfirmBody> = {
     payment_ok: { type: 'boolean', nullable: true },
   },
 };
+
+export interface SaleSwitchBody {
+  state: 'open' | 'paused' | 'closed';
+}
+
+export const saleSwitchSchema: JSONSchemaType<SaleSwitchBody> = {
+  type: 'object',
+  additionalProperties: false,
+  required: ['state'],
+  properties: { state: { type: 'string', enum: ['open', 'paused', 'closed'] } },
+};
+
+export interface QueueSettingsBody {
+  max_depth: number;
+}
+
+export const queueSettingsSchema: JSONSchemaType<QueueSettingsBody> = {
+  type: 'object',
+  additionalProperties: false,
+  required: ['max_depth'],
+  properties: { max_depth: { type: 'integer', minimum: 1, maximum: 100_000_000 } },
+};

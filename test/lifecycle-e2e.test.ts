@@ -111,15 +111,17 @@ describe('reservation lifecycle end to end', function () {
   });
 
   it('confirm after expires_at is 409 hold_expired; confirm of a rejected one is 409 not_confirmable', async () => {
-    const { eventId } = await seedEvent(stack, { total_stock: 1 });
+    const { eventId } = await seedEvent(stack, { total_stock: 2 }, { max_per_user: 1 });
     const id = await held(eventId, 'slow');
-    const refused = await reserve(user('second'), { event_id: eventId, category: 'VIP', qty: 1 }, { prefer: 'wait=10' });
-    expectProblem(refused, 409, 'out_of_stock');
+    expectProblem(await reserve(user('second'), { event_id: eventId, category: 'VIP', qty: 2 }, { prefer: 'wait=10' }), 400, 'invalid_request');
+    // Admitted (a seat is free), then refused by the decision (the cap): a rejected reservation.
+    const refused = await reserve(user('slow'), { event_id: eventId, category: 'VIP', qty: 1 }, { prefer: 'wait=10' });
+    expectProblem(refused, 409, 'limit_exceeded');
     const expiresAt = Date.parse((await stack.http('GET', `/reservations/${id}`, { token: user('slow') })).body.expires_at);
     await waitFor('the hold to pass expires_at', () => Date.now() > expiresAt + 50 || undefined);
     expectProblem(await confirm('slow', { reservation_id: id }), 409, 'hold_expired');
     expect(refused.body.reservation_id).to.be.a('string');
-    expectProblem(await confirm('second', { reservation_id: refused.body.reservation_id }), 409, 'not_confirmable');
+    expectProblem(await confirm('slow', { reservation_id: refused.body.reservation_id }), 409, 'not_confirmable');
   });
 
   it('cancel: a held seat is sellable at once, a repeat answers the same, a confirmed one is 409', async () => {

@@ -3,6 +3,7 @@
 --   emit(...)      appends the reservation's full snapshot to the outbox stream and announces the change
 --                  on the event's channel (the gateways' long-polls listen there).
 --   release(...)   returns a hold's seats to `available`, lowers the user's count, forgets the due time.
+--   sale_state(...) the sale's state now, from the admin switch or else the sale window.
 local function now_ms()
   local t = redis.call('TIME')
   return tonumber(t[1]) * 1000 + math.floor(tonumber(t[2]) / 1000)
@@ -40,4 +41,16 @@ local function touch(res_key, now, retention_ms)
   redis.call('HSET', res_key, 'updated_at', now)
   local expires_at = tonumber(redis.call('HGET', res_key, 'expires_at') or '0')
   redis.call('PEXPIREAT', res_key, math.max(now, expires_at) + retention_ms)
+end
+
+-- The sale's state at `now`: the admin switch (`sale_state`: open, paused, closed) wins at once; without
+-- one, the window decides: `scheduled` before sales_open_at (with the ms left), `closed` from
+-- sales_close_at, else `open`.
+local function sale_state(meta_key, now)
+  local m = redis.call('HMGET', meta_key, 'sale_state', 'sales_open_at', 'sales_close_at')
+  if m[1] == 'open' or m[1] == 'paused' or m[1] == 'closed' then return m[1], 0 end
+  local open_at, close_at = tonumber(m[2] or ''), tonumber(m[3] or '')
+  if open_at and now < open_at then return 'scheduled', open_at - now end
+  if close_at and now >= close_at then return 'closed', 0 end
+  return 'open', 0
 end

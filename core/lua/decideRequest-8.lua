@@ -1,4 +1,5 @@
--- Decides one queued reserve request: refuses it `limit_exceeded` if the user's holds and bookings for
+-- Decides one queued reserve request: refuses it `sales_closed` once the sale is closed (closing a sale
+-- rejects what is still queued; a paused sale's queue is still decided), `limit_exceeded` if the user's holds and bookings for
 -- the event plus `qty` would pass the event's max_per_user, otherwise holds `qty` seats if that many are
 -- available, otherwise refuses it `out_of_stock`. Atomic, and idempotent by reservation id: a
 -- reservation that is no longer `queued` is returned as it stands, so a job re-run after a crash
@@ -10,7 +11,7 @@
 -- KEYS[4] depth      requests admitted and not yet decided
 -- KEYS[5] outbox     the event's outbox stream
 -- KEYS[6] holds      sorted set of held reservation ids by due time (ms)
--- KEYS[7] meta       the event's settings hash {max_per_user}
+-- KEYS[7] meta       the event's settings hash {max_per_user, sale_state, sales_open_at, sales_close_at}
 -- KEYS[8] users      seats held or bought per user of this event
 -- ARGV: hold_ttl_ms, retention_ms, schema, channel
 --
@@ -38,6 +39,8 @@ local event_type = 'reservation.rejected'
 local max_per_user = tonumber(redis.call('HGET', KEYS[7], 'max_per_user') or '0')
 if redis.call('EXISTS', KEYS[2]) == 0 or max_per_user == 0 then
   redis.call('HSET', KEYS[1], 'status', 'rejected', 'reason', 'internal_error')
+elseif sale_state(KEYS[7], now) == 'closed' then
+  redis.call('HSET', KEYS[1], 'status', 'rejected', 'reason', 'sales_closed')
 elseif tonumber(redis.call('HGET', KEYS[8], user_id) or '0') + qty > max_per_user then
   redis.call('HSET', KEYS[1], 'status', 'rejected', 'reason', 'limit_exceeded')
 elseif tonumber(redis.call('HGET', KEYS[2], 'available')) >= qty then

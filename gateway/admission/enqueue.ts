@@ -45,6 +45,12 @@ export class ReserveQueues {
     await this.queue(job.event_id).add('reserve', job, { ...this.#jobOptions, jobId: job.reservation_id });
   }
 
+  /** How long the oldest job still waiting in the event's queue has waited (0 when none waits). */
+  async oldestWaitMs(eventId: string): Promise<number> {
+    const [oldest] = await this.queue(eventId).getJobs(['wait'], 0, 0, true);
+    return oldest ? Math.max(0, Date.now() - oldest.timestamp) : 0;
+  }
+
   /**
    * Takes a cancelled request's job out of the queue, if it is still waiting there. Best effort: a job
    * already being decided stays, and its decision finds the reservation cancelled and changes nothing.

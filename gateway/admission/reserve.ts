@@ -35,8 +35,9 @@ export interface ReserveOptions {
 
 /**
  * Admits one reserve request: resolve event and category (404s), check qty against the event's cap
- * (400), then one Lua call takes the arrival number, records `queued` and counts the depth; only after
- * the job is in the queue is the request admitted. If the job cannot be added, the admission is undone
+ * (400), then one Lua call refuses it at the door (sale not open, sold out, queue full) or takes the
+ * arrival number, records `queued` and counts the depth; only after the job is in the queue is the
+ * request admitted. If the job cannot be added, the admission is undone
  * (rejected `internal_error`) and the caller gets a 503 to retry. Re-admitting an existing reservation
  * (an idempotent replay) changes nothing and re-adds its job, which the queue ignores if it is there
  * (the job id is the reservation id) and the shard decides as a no-op if it was already decided.
@@ -55,8 +56,22 @@ export async function reserve(deps: AdmissionDeps, userId: string, body: Reserve
     await deps.repairStock(category, event.maxPerUser);
     result = await deps.admit(request);
   }
-  if (result.kind === 'category_not_ready') {
-    throw new AppError('service_unavailable', 'the category is not ready for sale yet', { retryAfterS: 1 });
+  switch (result.kind) {
+    case 'admitted':
+    case 'duplicate':
+      break;
+    case 'category_not_ready':
+      throw new AppError('service_unavailable', 'the category is not ready for sale yet', { retryAfterS: 1 });
+    case 'sales_not_open':
+      throw new AppError('sales_not_open', 'the sale has not opened yet', { retryAfterS: result.retryAfterS });
+    case 'sales_paused':
+      throw new AppError('sales_paused', 'the sale is paused; try again later');
+    case 'sales_closed':
+      throw new AppError('sales_closed');
+    case 'out_of_stock':
+      throw new AppError('out_of_stock', `fewer than ${body.qty} seats are left in ${category.name}`);
+    case 'queue_full':
+      throw new AppError('queue_full', "the event's queue is full; retry after Retry-After", { retryAfterS: result.retryAfterS });
   }
 
   try {

@@ -1,7 +1,7 @@
 import type pg from 'pg';
 import { AppError } from '../../core/errors.ts';
 import { isUuid } from '../../core/keys.ts';
-import type { ReservationStore } from '../../core/reservation-store.ts';
+import type { EventSettings, ReservationStore } from '../../core/reservation-store.ts';
 import { decodeCursor, encodeCursor } from '../http/cursor.ts';
 import { categoryNameKey, type CreateCategoryBody, type CreateEventBody } from '../schemas.ts';
 
@@ -21,6 +21,10 @@ export interface EventRow {
   readonly maxPerUser: number;
   readonly salesOpenAt: Date | null;
   readonly salesCloseAt: Date | null;
+  /** the admin's switch; null: the sale window decides */
+  readonly saleState: 'open' | 'paused' | 'closed' | null;
+  /** the event's own queue depth limit; null: QUEUE_MAX_DEPTH */
+  readonly maxDepth: number | null;
   readonly createdAt: Date;
 }
 
@@ -50,6 +54,8 @@ const toEvent = (r: Row): EventRow => ({
   maxPerUser: Number(r.max_per_user),
   salesOpenAt: (r.sales_open_at as Date | null) ?? null,
   salesCloseAt: (r.sales_close_at as Date | null) ?? null,
+  saleState: (r.sale_state as EventRow['saleState']) ?? null,
+  maxDepth: r.max_depth == null ? null : Number(r.max_depth),
   createdAt: r.created_at as Date,
 });
 const toCategory = (r: Row): CategoryRow => ({
@@ -59,6 +65,14 @@ const toCategory = (r: Row): CategoryRow => ({
   nameKey: String(r.name_key),
   totalStock: Number(r.total_stock),
   price: Number(r.price),
+});
+
+const settingsOf = (e: EventRow): Partial<EventSettings> => ({
+  maxPerUser: e.maxPerUser,
+  salesOpenAtMs: e.salesOpenAt?.getTime(),
+  salesCloseAtMs: e.salesCloseAt?.getTime(),
+  saleState: e.saleState ?? undefined,
+  maxDepth: e.maxDepth ?? undefined,
 });
 
 /** Postgres unreachable (not a data error) is a 503 for the caller, never a 500. */
@@ -106,7 +120,24 @@ export class Catalog {
        VALUES ($1, $2, $3, $4, $5) RETURNING *`,
       [body.name.trim(), body.date, body.max_per_user ?? 4, body.sales_open_at ?? null, body.sales_close_at ?? null],
     );
-    return toEvent(rows[0]!);
+    const event = toEvent(rows[0]!);
+    await this.#store.writeEventSettings(event.id, settingsOf(event));
+    return event;
+  }
+
+  /** The admin's sale switch: Postgres first, then the live copy every gateway's admission reads. */
+  async setSaleState(eventId: string, state: 'open' | 'paused' | 'closed'): Promise<EventWithCategories> {
+    await this.requireEvent(eventId);
+    await query(this.#db, 'UPDATE events SET sale_state = $2 WHERE id = $1', [eventId, state]);
+    await this.#store.writeEventSettings(eventId, { saleState: state }, true);
+    return this.requireEvent(eventId);
+  }
+
+  /** The event's own queue depth limit: Postgres first, then the live copy. */
+  async setMaxDepth(eventId: string, maxDepth: number): Promise<void> {
+    await this.requireEvent(eventId);
+    await query(this.#db, 'UPDATE events SET max_depth = $2 WHERE id = $1', [eventId, maxDepth]);
+    await this.#store.writeEventSettings(eventId, { maxDepth }, true);
   }
 
   /** Newest first; the cursor is opaque to clients (the last row's created_at text and id). */
@@ -213,6 +244,10 @@ export class Catalog {
   }
 
   async #ensureStock(event: EventWithCategories): Promise<void> {
+    if (!this.#stockReady.has(event.id)) {
+      await this.#store.writeEventSettings(event.id, settingsOf(event));
+      this.#stockReady.add(event.id);
+    }
     for (const category of event.categories) {
       if (this.#stockReady.has(category.id)) continue;
       await this.repairStock(category, event.maxPerUser);

@@ -3,10 +3,11 @@ import type { CategoryRow, EventRow } from '../catalog/catalog.ts';
 
 /** Response bodies: snake_case, RFC 3339 times, absent optional fields left out. */
 
-export type SaleState = 'scheduled' | 'open' | 'closed';
+export type SaleState = 'scheduled' | 'open' | 'paused' | 'closed';
 
-/** The sale state from the event's window (an admin switch comes with the sale-window work). */
+/** The admin's switch if set, else the sale window (the admission script applies the same rule). */
 export function saleState(event: EventRow, nowMs = Date.now()): SaleState {
+  if (event.saleState) return event.saleState;
   if (event.salesOpenAt && nowMs < event.salesOpenAt.getTime()) return 'scheduled';
   if (event.salesCloseAt && nowMs >= event.salesCloseAt.getTime()) return 'closed';
   return 'open';

@@ -1,0 +1,72 @@
+-- Admits one reserve request, or refuses it at the door, in one step:
+--   the sale is not open          -> refused (sales_not_open with the seconds until it opens,
+--                                    sales_paused, sales_closed)
+--   fewer seats are left than qty -> refused out_of_stock without queueing (the "sold-out mark" is the
+--                                    category's `available` itself: whatever returns a seat raises it in
+--                                    the same script, so there is no false sold-out)
+--   the queue is at its depth     -> shed (queue_full) with a Retry-After from the observed drain rate
+--   else                          -> arrival number, `queued`, depth + 1, `queued` snapshot to the outbox
+-- Requests that reach the stock check take an arrival number whether admitted or not. The gateway
+-- enqueues the job after this returns and answers 202 only once the job is in the queue.
+--
+-- KEYS[1] seq        per-event arrival sequencer
+-- KEYS[2] admitted   admitted-request counter (gives the admitted number used for `position`)
+-- KEYS[3] decided    decision counter
+-- KEYS[4] depth      requests admitted and not yet decided
+-- KEYS[5] res        the reservation's hash (must not exist yet)
+-- KEYS[6] outbox     the event's outbox stream
+-- KEYS[7] category   the category's stock hash (must exist: the gateway initialises it from Postgres)
+-- KEYS[8] meta       the event's settings {sale_state, sales_open_at, sales_close_at, max_depth, drain_*}
+-- ARGV: reservation_id, user_id, event_id, category_id, category name, qty, retention_ms, schema,
+--       default_max_depth
+--
+-- Returns {1, seq_arrival, position, created_at}  admitted
+--         {2, seq_arrival, position, created_at}  a reservation with this id exists already (unchanged)
+--         {3}                                     the category's stock is not initialised in Redis
+--         {4, retry_after_s}                      sales_not_open
+--         {5}                                     sales_paused
+--         {6}                                     sales_closed
+--         {7, seq_arrival}                        out_of_stock (not queued)
+--         {8, seq_arrival, retry_after_s}         queue_full (shed)
+local res_id, user_id, event_id, cat_id, cat_name = ARGV[1], ARGV[2], ARGV[3], ARGV[4], ARGV[5]
+local qty, retention_ms, schema, default_max_depth = tonumber(ARGV[6]), tonumber(ARGV[7]), ARGV[8], tonumber(ARGV[9])
+
+if redis.call('EXISTS', KEYS[5]) == 1 then
+  local r = redis.call('HMGET', KEYS[5], 'seq_arrival', 'admitted_no', 'created_at')
+  local decided = tonumber(redis.call('GET', KEYS[3]) or '0')
+  return { 2, tonumber(r[1]), math.max(0, tonumber(r[2]) - decided - 1), tonumber(r[3]) }
+end
+if redis.call('EXISTS', KEYS[7]) == 0 then return { 3 } end
+
+local now = now_ms()
+local state, opens_in_ms = sale_state(KEYS[8], now)
+if state == 'scheduled' then return { 4, math.max(1, math.ceil(opens_in_ms / 1000)) } end
+if state == 'paused' then return { 5 } end
+if state == 'closed' then return { 6 } end
+
+-- The drain rate (decisions per second), re-sampled at most once a second.
+local decided = tonumber(redis.call('GET', KEYS[3]) or '0')
+local d = redis.call('HMGET', KEYS[8], 'drain_at', 'drain_decided', 'drain_rate')
+local drain_at, drain_rate = tonumber(d[1] or '0'), tonumber(d[3] or '0')
+if now - drain_at >= 1000 then
+  if drain_at > 0 then drain_rate = (decided - tonumber(d[2] or '0')) * 1000 / (now - drain_at) end
+  redis.call('HSET', KEYS[8], 'drain_at', now, 'drain_decided', decided, 'drain_rate', string.format('%.3f', drain_rate))
+end
+
+local seq = redis.call('INCR', KEYS[1])
+if tonumber(redis.call('HGET', KEYS[7], 'available')) < qty then return { 7, seq } end
+local depth = tonumber(redis.call('GET', KEYS[4]) or '0')
+local max_depth = tonumber(redis.call('HGET', KEYS[8], 'max_depth') or '') or default_max_depth
+if depth >= max_depth then
+  return { 8, seq, math.min(60, math.max(1, math.ceil(depth / math.max(drain_rate, 1)))) }
+end
+
+local admitted_no = redis.call('INCR', KEYS[2])
+redis.call('INCR', KEYS[4])
+redis.call('HSET', KEYS[5],
+  'reservation_id', res_id, 'user_id', user_id, 'event_id', event_id, 'category_id', cat_id,
+  'category', cat_name, 'qty', qty, 'status', 'queued', 'seq_arrival', seq, 'admitted_no', admitted_no,
+  'created_at', now, 'updated_at', now, 'version', 1)
+redis.call('PEXPIRE', KEYS[5], retention_ms)
+emit(KEYS[5], KEYS[6], '', 'reservation.queued', schema)
+return { 1, seq, math.max(0, admitted_no - decided - 1), now }
