@@ -15,6 +15,7 @@ export const ERROR_CATALOGUE = {
   sales_paused: { status: 409, title: 'The sale is paused', retryable: true },
   sales_closed: { status: 409, title: 'The sale is closed', retryable: false },
   queue_full: { status: 429, title: "The event's queue is full", retryable: true },
+  rate_limited: { status: 429, title: 'Too many requests', retryable: true },
   out_of_stock: { status: 409, title: 'Fewer seats are left than requested', retryable: false },
   limit_exceeded: { status: 409, title: "The user's holds and bookings for this event would pass max_per_user", retryable: false },
   hold_expired: { status: 409, title: 'The hold has expired', retryable: false },

@@ -20,6 +20,8 @@ export interface EventKeys {
   readonly meta: string;
   /** seats held or bought per user of this event (the per-user cap) */
   readonly users: string;
+  /** requests queued (admitted, undecided) per user of this event */
+  readonly queuedByUser: string;
   /** the hash-tagged prefix of all these keys (scripts that build keys take it) */
   readonly base: string;
   /** pub/sub channel announcing `<reservation id> <status>` on every change (not a key) */
@@ -39,6 +41,7 @@ export function eventKeys(prefix: string, eventId: string): EventKeys {
     holds: `${base}:holds`,
     meta: `${base}:meta`,
     users: `${base}:users`,
+    queuedByUser: `${base}:queued`,
     base,
     changes: `${base}:changes`,
     category: (categoryId) => `${base}:cat:${categoryId}`,

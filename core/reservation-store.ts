@@ -21,7 +21,7 @@ export type AdmitResult =
   | { readonly kind: 'admitted' | 'duplicate'; readonly seqArrival: number; readonly position: number; readonly createdAtMs: number }
   | { readonly kind: 'category_not_ready' | 'sales_paused' | 'sales_closed' }
   | { readonly kind: 'sales_not_open'; readonly retryAfterS: number }
-  | { readonly kind: 'out_of_stock'; readonly seqArrival: number }
+  | { readonly kind: 'out_of_stock' | 'too_many_queued'; readonly seqArrival: number }
   | { readonly kind: 'queue_full'; readonly seqArrival: number; readonly retryAfterS: number };
 
 /** The event's settings the scripts read, mirrored from PostgreSQL. */
@@ -83,6 +83,8 @@ export interface StoreSettings {
   readonly retentionMs: number;
   /** QUEUE_MAX_DEPTH: an event's depth limit unless it has its own */
   readonly defaultMaxDepth?: number;
+  /** MAX_QUEUED_PER_USER: requests one user may have queued at once per event (0: no limit) */
+  readonly maxQueuedPerUser?: number;
 }
 
 const DEFAULT_MAX_DEPTH = 10_000;
@@ -151,7 +153,7 @@ export class ReservationStore {
     const k = this.keys(request.eventId);
     const reply = (await this.#scripts.run(
       'admitRequest',
-      [k.seq, k.admitted, k.decided, k.depth, k.reservation(request.reservationId), k.outbox, k.category(request.categoryId), k.meta],
+      [k.seq, k.admitted, k.decided, k.depth, k.reservation(request.reservationId), k.outbox, k.category(request.categoryId), k.meta, k.queuedByUser],
       [
         request.reservationId,
         request.userId,
@@ -162,6 +164,7 @@ export class ReservationStore {
         this.#settings.retentionMs,
         SNAPSHOT_SCHEMA_VERSION,
         this.#settings.defaultMaxDepth ?? DEFAULT_MAX_DEPTH,
+        this.#settings.maxQueuedPerUser ?? 0,
       ],
     )) as number[];
     const [code, a, b, c] = reply;
@@ -181,6 +184,8 @@ export class ReservationStore {
         return { kind: 'out_of_stock', seqArrival: a! };
       case 8:
         return { kind: 'queue_full', seqArrival: a!, retryAfterS: b! };
+      case 9:
+        return { kind: 'too_many_queued', seqArrival: a! };
       default:
         throw new Error(`admitRequest returned unknown code ${String(code)}`);
     }
@@ -196,7 +201,7 @@ export class ReservationStore {
     // A category key that cannot exist makes the decision script reject with internal_error.
     await this.#scripts.run(
       'decideRequest',
-      [k.reservation(reservationId), k.category('-abandoned-'), k.decided, k.depth, k.outbox, k.holds, k.meta, k.users],
+      [k.reservation(reservationId), k.category('-abandoned-'), k.decided, k.depth, k.outbox, k.holds, k.meta, k.users, k.queuedByUser],
       [this.#settings.holdTtlMs, this.#settings.retentionMs, SNAPSHOT_SCHEMA_VERSION, k.changes],
     );
   }
@@ -205,7 +210,7 @@ export class ReservationStore {
     const k = this.keys(eventId);
     const reply = (await this.#scripts.run(
       'decideRequest',
-      [k.reservation(reservationId), k.category(categoryId), k.decided, k.depth, k.outbox, k.holds, k.meta, k.users],
+      [k.reservation(reservationId), k.category(categoryId), k.decided, k.depth, k.outbox, k.holds, k.meta, k.users, k.queuedByUser],
       [this.#settings.holdTtlMs, this.#settings.retentionMs, SNAPSHOT_SCHEMA_VERSION, k.changes],
     )) as (string | number)[];
     const code = reply[0];

@@ -11,6 +11,7 @@ import type { AdmissionDeps } from './admission/reserve.ts';
 import { createAuth } from './auth/jwt.ts';
 import type { Catalog } from './catalog/catalog.ts';
 import { errorHandler, notFound, requireJsonBody } from './http/problem.ts';
+import { createRateLimits } from './http/rate-limits.ts';
 import type { ConfirmDeps } from './lifecycle/confirm.ts';
 import { createGatewayMetrics } from './metrics.ts';
 import type { PaymentGateway } from './payment/simulated-payment.ts';
@@ -35,8 +36,17 @@ export interface AppDeps {
   readonly oldestWaitMs: (eventId: string) => Promise<number>;
   readonly paymentTimeoutMs: number;
   readonly jwtSecret: string;
+  readonly rateLimits?: { readonly perIpPerMin: number; readonly perUserPerMin: number; readonly keyPrefix: string };
+  /** Express's `trust proxy` (which hops' X-Forwarded-For to believe for the client IP) */
+  readonly trustProxy?: string;
   readonly bodyLimit: string;
   readonly logger: Logger;
+}
+
+/** `TRUST_PROXY` as Express takes it: a boolean, a hop count, or addresses/subnets. */
+function parseTrustProxy(value: string): boolean | number | string {
+  if (value === 'true' || value === 'false') return value === 'true';
+  return /^\d+$/.test(value) ? Number(value) : value;
 }
 
 /** Builds the Express app from its dependencies; never listens (gateway.ts does). */
@@ -45,11 +55,15 @@ export function createApp(deps: AppDeps): Express {
   app.disable('x-powered-by');
   app.set('etag', false);
   app.set('query parser', 'simple');
+  app.set('trust proxy', parseTrustProxy(deps.trustProxy ?? 'false'));
 
+  // Ops routes first: never rate limited.
   app.use(opsRoutes(deps.redis, createGatewayMetrics({ waiting: () => deps.waiter.size })));
+  const limits = createRateLimits(deps.redis, deps.rateLimits ?? { keyPrefix: 'unused', perIpPerMin: 0, perUserPerMin: 0 });
+  app.use(limits.perIp);
   app.use(requireJsonBody, express.json({ limit: deps.bodyLimit, type: ['application/json', 'application/*+json'] }));
 
-  const auth = createAuth(deps.jwtSecret);
+  const auth = createAuth(deps.jwtSecret, limits.perUser);
   const read = readReservation(deps.store, deps.db);
   const confirmDeps: ConfirmDeps = {
     read,

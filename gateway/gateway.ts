@@ -37,6 +37,7 @@ export async function startGateway(config: Config, logger: Logger, options: { pa
     holdTtlMs: config.reservationTtlMs,
     retentionMs: config.statusRetentionMs,
     defaultMaxDepth: config.queueMaxDepth,
+    maxQueuedPerUser: config.maxQueuedPerUser,
   });
   const transitions = new HoldTransitions(redis, { keyPrefix: config.keyPrefix, retentionMs: config.statusRetentionMs, paymentTimeoutMs: config.paymentTimeoutMs });
   const catalog = new Catalog(db, store);
@@ -63,6 +64,8 @@ export async function startGateway(config: Config, logger: Logger, options: { pa
     removeQueuedJob: (eventId, reservationId) => queues.removeWaiting(eventId, reservationId),
     oldestWaitMs: (eventId) => queues.oldestWaitMs(eventId),
     jwtSecret: config.jwtSecret,
+    rateLimits: { keyPrefix: config.keyPrefix, perIpPerMin: config.rateLimitPerMin, perUserPerMin: config.rateLimitUserPerMin },
+    trustProxy: config.trustProxy,
     bodyLimit: config.bodyLimit,
     logger,
   });

@@ -72,6 +72,8 @@ export async function reserve(deps: AdmissionDeps, userId: string, body: Reserve
       throw new AppError('out_of_stock', `fewer than ${body.qty} seats are left in ${category.name}`);
     case 'queue_full':
       throw new AppError('queue_full', "the event's queue is full; retry after Retry-After", { retryAfterS: result.retryAfterS });
+    case 'too_many_queued':
+      throw new AppError('rate_limited', 'you have as many requests queued for this event as allowed; wait for their decisions', { retryAfterS: 1 });
   }
 
   try {

@@ -19,8 +19,9 @@ declare module 'express-serve-static-core' {
 /**
  * Bearer JWTs through passport-jwt, pinned to HS256 (so `alg: none` and RS/HS confusion are refused),
  * with `exp` required and `sub`/`role` checked. A passport instance of its own per app (no global state).
+ * `afterAuth` runs once the caller is known (the per-user rate limit).
  */
-export function createAuth(secret: string): { authenticate: (...roles: Role[]) => RequestHandler } {
+export function createAuth(secret: string, afterAuth: RequestHandler = (_req, _res, next) => next()): { authenticate: (...roles: Role[]) => RequestHandler[] } {
   const instance = new passport.Passport();
   instance.use(
     new JwtStrategy(
@@ -34,8 +35,8 @@ export function createAuth(secret: string): { authenticate: (...roles: Role[]) =
       },
     ),
   );
-  const authenticate =
-    (...roles: Role[]): RequestHandler =>
+  const verify =
+    (roles: Role[]): RequestHandler =>
     (req, res, next) => {
       instance.authenticate('jwt', { session: false }, (err: unknown, caller: Caller | false) => {
         if (err || !caller) return next(new AppError('unauthorized'));
@@ -44,5 +45,7 @@ export function createAuth(secret: string): { authenticate: (...roles: Role[]) =
         next();
       })(req, res, next);
     };
+  /** The token check, then `afterAuth` (the per-user rate limit) with the caller known. */
+  const authenticate = (...roles: Role[]): RequestHandler[] => [verify(roles), afterAuth];
   return { authenticate };
 }

@@ -37,18 +37,18 @@ export function adminRoutes(deps: AdminRouteDeps): Router {
     };
   };
 
-  router.put('/admin/events/:id/sale', auth.authenticate('admin'), async (req, res) => {
+  router.put('/admin/events/:id/sale', ...auth.authenticate('admin'), async (req, res) => {
     const body = validateSale(req.body);
     const event = await catalog.setSaleState(String(req.params.id), body.state);
     res.json(eventView(event));
   });
 
-  router.get('/admin/events/:id/queue', auth.authenticate('admin'), async (req, res) => {
+  router.get('/admin/events/:id/queue', ...auth.authenticate('admin'), async (req, res) => {
     const event = await catalog.requireEvent(String(req.params.id));
     res.set('Cache-Control', 'no-store').json(await queueView(event.id));
   });
 
-  router.put('/admin/events/:id/queue', auth.authenticate('admin'), async (req, res) => {
+  router.put('/admin/events/:id/queue', ...auth.authenticate('admin'), async (req, res) => {
     const body = validateQueue(req.body);
     const eventId = String(req.params.id);
     await catalog.setMaxDepth(eventId, body.max_depth);

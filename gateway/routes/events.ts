@@ -15,7 +15,7 @@ export function eventRoutes(deps: { catalog: Catalog; store: ReservationStore; a
   const { catalog, store, auth } = deps;
   const router = Router();
 
-  router.post('/events', auth.authenticate('admin'), async (req, res) => {
+  router.post('/events', ...auth.authenticate('admin'), async (req, res) => {
     const body = validateEvent(req.body);
     const problems = [];
     if (body.sales_open_at && body.sales_close_at && Date.parse(body.sales_close_at) <= Date.parse(body.sales_open_at)) {
@@ -36,7 +36,7 @@ export function eventRoutes(deps: { catalog: Catalog; store: ReservationStore; a
     res.json({ ...eventView(event), categories: event.categories.map((c) => ({ id: c.id, name: c.name, total_stock: c.totalStock, price: c.price })) });
   });
 
-  router.post('/events/:id/ticket-category', auth.authenticate('admin'), async (req, res) => {
+  router.post('/events/:id/ticket-category', ...auth.authenticate('admin'), async (req, res) => {
     const body = validateCategory(req.body);
     const category = await catalog.createCategory(String(req.params.id), body);
     res.status(201).json(categoryView(category));

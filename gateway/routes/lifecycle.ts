@@ -27,7 +27,7 @@ export function lifecycleRoutes(deps: LifecycleRouteDeps): Router {
   const { transitions, read, idempotency, auth } = deps;
   const router = Router();
 
-  router.post('/confirm', auth.authenticate('user'), async (req, res) => {
+  router.post('/confirm', ...auth.authenticate('user'), async (req, res) => {
     const userId = req.caller!.sub;
     const key = idempotencyKeyHeader(req);
     const body = validateConfirm(req.body);
@@ -49,7 +49,7 @@ export function lifecycleRoutes(deps: LifecycleRouteDeps): Router {
     }
   });
 
-  router.delete('/reservations/:id', auth.authenticate('user'), async (req, res) => {
+  router.delete('/reservations/:id', ...auth.authenticate('user'), async (req, res) => {
     const id = String(req.params.id);
     const userId = req.caller!.sub;
     const notFound = new AppError('reservation_not_found', `no reservation ${id}`);

@@ -41,7 +41,7 @@ export function reservationRoutes(deps: ReservationRouteDeps): Router {
   const read = readReservation(store, db);
   const router = Router();
 
-  router.post('/reserve', auth.authenticate('user'), async (req, res) => {
+  router.post('/reserve', ...auth.authenticate('user'), async (req, res) => {
     const userId = req.caller!.sub;
     const key = idempotencyKeyHeader(req);
     const body = validateReserve(req.body);
@@ -83,14 +83,14 @@ export function reservationRoutes(deps: ReservationRouteDeps): Router {
     res.status(202).set('Retry-After', String(POLL_AFTER_S)).json({ reservation_id: id, status: 'queued', position: admitted.position, status_url: url });
   });
 
-  router.get('/reservations', auth.authenticate('user', 'admin'), async (req, res) => {
+  router.get('/reservations', ...auth.authenticate('user', 'admin'), async (req, res) => {
     const page = await listArchivedReservations(db, req.caller!.sub, limitQuery(req), cursorQuery(req));
     // PostgreSQL may trail Redis by a moment: show each listed reservation as Redis has it, if it does.
     const fresh = await Promise.all(page.reservations.map(async (r) => (await store.read(r.reservationId)) ?? r));
     res.set('Cache-Control', 'no-store').json({ reservations: fresh.map(reservationView), next_cursor: page.nextCursor ?? null });
   });
 
-  router.get('/reservations/:id', auth.authenticate('user', 'admin'), async (req, res) => {
+  router.get('/reservations/:id', ...auth.authenticate('user', 'admin'), async (req, res) => {
     const id = String(req.params.id);
     const waitS = waitQuery(req);
     const statusParam = statusQuery(req);

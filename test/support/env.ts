@@ -24,6 +24,10 @@ export function testConfig(overrides: Partial<Record<keyof Config, unknown>> = {
     shardPort: 0,
     persisterPort: 0,
     eventRefreshMs: 200,
+    // Tests send thousands of requests from one address and user: limits are off unless a test sets them.
+    rateLimitPerMin: 0,
+    rateLimitUserPerMin: 0,
+    maxQueuedPerUser: 0,
     ...overrides,
   }) as Config;
 }

@@ -4,6 +4,7 @@
 --   fewer seats are left than qty -> refused out_of_stock without queueing (the "sold-out mark" is the
 --                                    category's `available` itself: whatever returns a seat raises it in
 --                                    the same script, so there is no false sold-out)
+--   the user has max_queued queued -> refused rate_limited (one client cannot fill the queue)
 --   the queue is at its depth     -> shed (queue_full) with a Retry-After from the observed drain rate
 --   else                          -> arrival number, `queued`, depth + 1, `queued` snapshot to the outbox
 -- Requests that reach the stock check take an arrival number whether admitted or not. The gateway
@@ -17,8 +18,9 @@
 -- KEYS[6] outbox     the event's outbox stream
 -- KEYS[7] category   the category's stock hash (must exist: the gateway initialises it from Postgres)
 -- KEYS[8] meta       the event's settings {sale_state, sales_open_at, sales_close_at, max_depth, drain_*}
+-- KEYS[9] queued     requests queued per user of this event
 -- ARGV: reservation_id, user_id, event_id, category_id, category name, qty, retention_ms, schema,
---       default_max_depth
+--       default_max_depth, max_queued_per_user (0: no limit)
 --
 -- Returns {1, seq_arrival, position, created_at}  admitted
 --         {2, seq_arrival, position, created_at}  a reservation with this id exists already (unchanged)
@@ -28,8 +30,10 @@
 --         {6}                                     sales_closed
 --         {7, seq_arrival}                        out_of_stock (not queued)
 --         {8, seq_arrival, retry_after_s}         queue_full (shed)
+--         {9, seq_arrival}                        rate_limited: the user's requests queued at once
 local res_id, user_id, event_id, cat_id, cat_name = ARGV[1], ARGV[2], ARGV[3], ARGV[4], ARGV[5]
 local qty, retention_ms, schema, default_max_depth = tonumber(ARGV[6]), tonumber(ARGV[7]), ARGV[8], tonumber(ARGV[9])
+local max_queued = tonumber(ARGV[10])
 
 if redis.call('EXISTS', KEYS[5]) == 1 then
   local r = redis.call('HMGET', KEYS[5], 'seq_arrival', 'admitted_no', 'created_at')
@@ -55,6 +59,7 @@ end
 
 local seq = redis.call('INCR', KEYS[1])
 if tonumber(redis.call('HGET', KEYS[7], 'available')) < qty then return { 7, seq } end
+if max_queued > 0 and tonumber(redis.call('HGET', KEYS[9], user_id) or '0') >= max_queued then return { 9, seq } end
 local depth = tonumber(redis.call('GET', KEYS[4]) or '0')
 local max_depth = tonumber(redis.call('HGET', KEYS[8], 'max_depth') or '') or default_max_depth
 if depth >= max_depth then
@@ -63,6 +68,7 @@ end
 
 local admitted_no = redis.call('INCR', KEYS[2])
 redis.call('INCR', KEYS[4])
+redis.call('HINCRBY', KEYS[9], user_id, 1)
 redis.call('HSET', KEYS[5],
   'reservation_id', res_id, 'user_id', user_id, 'event_id', event_id, 'category_id', cat_id,
   'category', cat_name, 'qty', qty, 'status', 'queued', 'seq_arrival', seq, 'admitted_no', admitted_no,

@@ -13,6 +13,7 @@
 -- KEYS[6] holds      sorted set of held reservation ids by due time (ms)
 -- KEYS[7] meta       the event's settings hash {max_per_user, sale_state, sales_open_at, sales_close_at}
 -- KEYS[8] users      seats held or bought per user of this event
+-- KEYS[9] queued     requests queued per user of this event
 -- ARGV: hold_ttl_ms, retention_ms, schema, channel
 --
 -- Returns {1, status, reason, seq_decision, expires_at}  decided now
@@ -34,6 +35,7 @@ local r = redis.call('HMGET', KEYS[1], 'reservation_id', 'user_id', 'qty')
 local res_id, user_id, qty = r[1], r[2], tonumber(r[3])
 local seq_decision = redis.call('INCR', KEYS[3])
 if redis.call('DECR', KEYS[4]) < 0 then redis.call('SET', KEYS[4], 0) end
+if redis.call('HINCRBY', KEYS[9], user_id, -1) <= 0 then redis.call('HDEL', KEYS[9], user_id) end
 
 local event_type = 'reservation.rejected'
 local max_per_user = tonumber(redis.call('HGET', KEYS[7], 'max_per_user') or '0')

@@ -11,6 +11,7 @@
 -- KEYS[5] outbox     the event's outbox stream
 -- KEYS[6] depth      requests admitted and not yet decided
 -- KEYS[7] decided    decision counter (a cancelled queued request no longer counts as ahead of others)
+-- KEYS[8] queued     requests queued per user of this event
 -- ARGV: user_id, retention_ms, schema, channel
 --
 -- Returns {1}          cancelled now
@@ -31,6 +32,7 @@ if status == 'reserved' then
 else
   if redis.call('DECR', KEYS[6]) < 0 then redis.call('SET', KEYS[6], 0) end
   redis.call('INCR', KEYS[7])
+  if redis.call('HINCRBY', KEYS[8], user_id, -1) <= 0 then redis.call('HDEL', KEYS[8], user_id) end
 end
 redis.call('HSET', KEYS[1], 'status', 'cancelled')
 touch(KEYS[1], now, retention_ms)

@@ -1,0 +1,42 @@
+import type { RequestHandler } from 'express';
+import { rateLimit, type Options } from 'express-rate-limit';
+import type { Redis } from 'ioredis';
+import { RedisStore, type RedisReply } from 'rate-limit-redis';
+import { AppError } from '../../core/errors.ts';
+
+/**
+ * Per-IP and per-user request limits (express-rate-limit), counted in Redis (rate-limit-redis), so they
+ * hold across every gateway. A limit of 0 turns that limiter off. Refusals are `429 rate_limited` with
+ * `Retry-After` (the seconds until the window resets). The ops routes are mounted before these, so
+ * `/health`, `/ready` and `/metrics` are never limited.
+ */
+export interface RateLimits {
+  /** by client IP (req.ip: set Express's `trust proxy` behind a load balancer) */
+  readonly perIp: RequestHandler;
+  /** by authenticated user (`sub`); mount after authentication */
+  readonly perUser: RequestHandler;
+}
+
+const WINDOW_MS = 60_000;
+const pass: RequestHandler = (_req, _res, next) => next();
+
+export function createRateLimits(redis: Redis, options: { keyPrefix: string; perIpPerMin: number; perUserPerMin: number }): RateLimits {
+  const store = (name: string) =>
+    new RedisStore({
+      prefix: `${options.keyPrefix}:rl:${name}:`,
+      sendCommand: (command: string, ...args: string[]) => redis.call(command, ...args) as Promise<RedisReply>,
+    });
+  const handler: Options['handler'] = (req, _res, next) => {
+    const resetTime = (req as { rateLimit?: { resetTime?: Date } }).rateLimit?.resetTime;
+    const retryAfterS = resetTime ? Math.max(1, Math.ceil((resetTime.getTime() - Date.now()) / 1000)) : Math.ceil(WINDOW_MS / 1000);
+    next(new AppError('rate_limited', 'too many requests; retry after Retry-After', { retryAfterS }));
+  };
+  const limiter = (name: string, limit: number, keyGenerator?: Options['keyGenerator']) =>
+    limit === 0
+      ? pass
+      : rateLimit({ windowMs: WINDOW_MS, limit, standardHeaders: 'draft-7', legacyHeaders: false, store: store(name), handler, ...(keyGenerator ? { keyGenerator } : {}) });
+  return {
+    perIp: limiter('ip', options.perIpPerMin),
+    perUser: limiter('user', options.perUserPerMin, (req) => req.caller?.sub ?? 'anonymous'),
+  };
+}

@@ -1,0 +1,85 @@
+import { expect } from 'chai';
+import { startGateway } from '../gateway/gateway.ts';
+import { testLogger } from './support/env.ts';
+import { seedEvent, startTestStack, type HttpResult, type TestStack } from './support/stack.ts';
+
+function expectRateLimited(res: HttpResult): void {
+  expect(res.status, JSON.stringify(res.body)).to.equal(429);
+  expect(res.body.code).to.equal('rate_limited');
+  expect(Number(res.headers.get('retry-after'))).to.be.within(1, 60);
+}
+
+// Rate limits on the real Redis store, so they hold across gateways.
+describe('rate limits', function () {
+  this.timeout(30_000);
+
+  describe('per IP, across gateways', () => {
+    let stack: TestStack;
+    before(async () => {
+      stack = await startTestStack({ gateway: true }, { rateLimitPerMin: 5 });
+    });
+    after(async () => {
+      await stack.close();
+    });
+
+    it('the 6th request in a minute from one IP is 429 rate_limited, counted across two gateways; /health, /ready and /metrics stay exempt', async () => {
+      const second = await startGateway(stack.config, testLogger('gateway-2'));
+      try {
+        const other = `http://127.0.0.1:${second.port}`;
+        for (let i = 0; i < 3; i++) expect((await stack.http('GET', '/events?limit=1')).status).to.equal(200);
+        for (let i = 0; i < 2; i++) expect((await fetch(`${other}/events?limit=1`)).status).to.equal(200);
+        const sixth = await fetch(`${other}/events?limit=1`);
+        expectRateLimited({ status: sixth.status, headers: sixth.headers, body: await sixth.json() });
+        expectRateLimited(await stack.http('GET', '/events?limit=1'));
+        for (const path of ['/health', '/ready', '/metrics']) expect((await stack.http('GET', path)).status, path).to.equal(200);
+      } finally {
+        await second.close();
+      }
+    });
+  });
+
+  describe('per user, and behind a trusted proxy', () => {
+    let stack: TestStack;
+    before(async () => {
+      stack = await startTestStack({ gateway: true }, { rateLimitUserPerMin: 3, rateLimitPerMin: 4, trustProxy: 'loopback' });
+    });
+    after(async () => {
+      await stack.close();
+    });
+
+    it('a user past its limit is 429 while another user is not; each client IP behind the proxy has its own limit', async () => {
+      const from = (ip: string) => ({ 'x-forwarded-for': ip });
+      const alice = stack.token('user', 'alice');
+      for (let i = 0; i < 3; i++) expect((await stack.http('GET', '/reservations', { token: alice, headers: from('203.0.113.1') })).status).to.equal(200);
+      expectRateLimited(await stack.http('GET', '/reservations', { token: alice, headers: from('203.0.113.2') }));
+      expect((await stack.http('GET', '/reservations', { token: stack.token('user', 'bob'), headers: from('203.0.113.3') })).status).to.equal(200);
+      // 203.0.113.1 made 3 requests: one more is fine, the 5th is over the per-IP limit of 4.
+      expect((await stack.http('GET', '/events', { headers: from('203.0.113.1') })).status).to.equal(200);
+      expectRateLimited(await stack.http('GET', '/events', { headers: from('203.0.113.1') }));
+      expect((await stack.http('GET', '/events', { headers: from('203.0.113.9') })).status).to.equal(200);
+    });
+  });
+
+  describe('requests queued at once per user', () => {
+    let stack: TestStack;
+    before(async () => {
+      stack = await startTestStack({ gateway: true }, { maxQueuedPerUser: 2 });
+    });
+    after(async () => {
+      await stack.close();
+    });
+
+    it('a user with 2 requests queued for an event is refused a 3rd (429 rate_limited) until one leaves the queue', async () => {
+      const { eventId } = await seedEvent(stack, { total_stock: 10 });
+      const token = stack.token('user', 'bot');
+      const body = { event_id: eventId, category: 'VIP', qty: 1 };
+      const first = await stack.http('POST', '/reserve', { token, body });
+      expect(first.status).to.equal(202);
+      expect((await stack.http('POST', '/reserve', { token, body })).status).to.equal(202);
+      expectRateLimited(await stack.http('POST', '/reserve', { token, body }));
+      expect((await stack.http('POST', '/reserve', { token: stack.token('user', 'human'), body })).status).to.equal(202);
+      await stack.http('DELETE', `/reservations/${first.body.reservation_id}`, { token });
+      expect((await stack.http('POST', '/reserve', { token, body })).status).to.equal(202);
+    });
+  });
+});
