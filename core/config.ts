@@ -84,6 +84,8 @@ export const CONFIG_SCHEMA = {
   idempotencyTtlMs: setting('IDEMPOTENCY_TTL', '24h', duration(1000), 'how long an Idempotency-Key is remembered'),
   maxWaiters: setting('LONG_POLL_MAX_WAITERS', '10000', int(0, 1_000_000), 'long-polls one gateway holds at once; beyond, requests are answered at once without waiting'),
   reaperIntervalMs: setting('REAPER_INTERVAL', '250ms', duration(10), 'how often a shard looks for holds past their expiry'),
+  sweepIntervalMs: setting('SWEEP_INTERVAL', '10s', duration(10), 'how often a shard looks for admitted requests whose job never reached the queue'),
+  sweepGraceMs: setting('SWEEP_GRACE', '30s', duration(10), 'how old such a request must be before it is released (rejected internal_error)'),
   eventRefreshMs: setting('EVENT_REFRESH_INTERVAL', '5s', duration(100), 'how often a shard re-reads the event registry (new events also arrive by pub/sub)'),
 } as const;
 

@@ -106,7 +106,7 @@ export class HoldTransitions {
     const k = eventKeys(this.#settings.keyPrefix, eventId);
     const reply = (await this.#scripts.run(
       'cancelReservation',
-      [k.reservation(reservationId), k.category(categoryId), k.holds, k.users, k.outbox, k.depth, k.decided, k.queuedByUser],
+      [k.reservation(reservationId), k.category(categoryId), k.holds, k.users, k.outbox, k.depth, k.decided, k.queuedByUser, k.pending],
       [userId, this.#settings.retentionMs, SNAPSHOT_SCHEMA_VERSION, k.changes],
     )) as (string | number)[];
     switch (reply[0]) {

@@ -22,6 +22,8 @@ export interface EventKeys {
   readonly users: string;
   /** requests queued (admitted, undecided) per user of this event */
   readonly queuedByUser: string;
+  /** sorted set of admitted, undecided reservation ids by admission time (ms): the stranded-job sweep */
+  readonly pending: string;
   /** the hash-tagged prefix of all these keys (scripts that build keys take it) */
   readonly base: string;
   /** pub/sub channel announcing `<reservation id> <status>` on every change (not a key) */
@@ -42,6 +44,7 @@ export function eventKeys(prefix: string, eventId: string): EventKeys {
     meta: `${base}:meta`,
     users: `${base}:users`,
     queuedByUser: `${base}:queued`,
+    pending: `${base}:pending`,
     base,
     changes: `${base}:changes`,
     category: (categoryId) => `${base}:cat:${categoryId}`,

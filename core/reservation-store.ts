@@ -138,6 +138,11 @@ export class ReservationStore {
     await pipeline.exec();
   }
 
+  /** Admitted, undecided reservations admitted before `beforeMs` (Redis time), oldest first. */
+  async pendingSince(eventId: string, beforeMs: number, limit: number): Promise<string[]> {
+    return this.#redis.zrangebyscore(this.keys(eventId).pending, '-inf', beforeMs, 'LIMIT', 0, limit);
+  }
+
   /** Depth (in requests), its limit, and the decisions per second observed at the last admission. */
   async queueStats(eventId: string): Promise<QueueStats> {
     const k = this.keys(eventId);
@@ -153,7 +158,7 @@ export class ReservationStore {
     const k = this.keys(request.eventId);
     const reply = (await this.#scripts.run(
       'admitRequest',
-      [k.seq, k.admitted, k.decided, k.depth, k.reservation(request.reservationId), k.outbox, k.category(request.categoryId), k.meta, k.queuedByUser],
+      [k.seq, k.admitted, k.decided, k.depth, k.reservation(request.reservationId), k.outbox, k.category(request.categoryId), k.meta, k.queuedByUser, k.pending],
       [
         request.reservationId,
         request.userId,
@@ -201,7 +206,7 @@ export class ReservationStore {
     // A category key that cannot exist makes the decision script reject with internal_error.
     await this.#scripts.run(
       'decideRequest',
-      [k.reservation(reservationId), k.category('-abandoned-'), k.decided, k.depth, k.outbox, k.holds, k.meta, k.users, k.queuedByUser],
+      [k.reservation(reservationId), k.category('-abandoned-'), k.decided, k.depth, k.outbox, k.holds, k.meta, k.users, k.queuedByUser, k.pending],
       [this.#settings.holdTtlMs, this.#settings.retentionMs, SNAPSHOT_SCHEMA_VERSION, k.changes],
     );
   }
@@ -210,7 +215,7 @@ export class ReservationStore {
     const k = this.keys(eventId);
     const reply = (await this.#scripts.run(
       'decideRequest',
-      [k.reservation(reservationId), k.category(categoryId), k.decided, k.depth, k.outbox, k.holds, k.meta, k.users, k.queuedByUser],
+      [k.reservation(reservationId), k.category(categoryId), k.decided, k.depth, k.outbox, k.holds, k.meta, k.users, k.queuedByUser, k.pending],
       [this.#settings.holdTtlMs, this.#settings.retentionMs, SNAPSHOT_SCHEMA_VERSION, k.changes],
     )) as (string | number)[];
     const code = reply[0];

@@ -12,6 +12,7 @@ import { ReservationStore } from '../core/reservation-store.ts';
 import { Reaper } from './expiry/reaper.ts';
 import { OutboxRelay } from './outbox/relay.ts';
 import { decideJob } from './worker/decide-job.ts';
+import { StrandedSweeper } from './worker/stranded-sweeper.ts';
 
 /**
  * A shard process: the single writer of the reserve decisions of the events it owns. For each owned
@@ -25,6 +26,7 @@ export interface Shard {
   readonly opsPort: number;
   readonly relay: OutboxRelay;
   readonly reaper: Reaper;
+  readonly sweeper: StrandedSweeper;
   ownedEvents(): string[];
   close(): Promise<void>;
 }
@@ -48,7 +50,8 @@ export async function startShard(config: Config, logger: Logger): Promise<Shard>
   }, logger);
 
   const workers = new Map<string, Worker>();
-  const queues: Queue[] = [];
+  const queues = new Map<string, Queue>();
+  const sweeper = new StrandedSweeper(store, (eventId) => queues.get(eventId)!, { intervalMs: config.sweepIntervalMs, graceMs: config.sweepGraceMs }, logger);
   const processor = decideJob(store, logger);
 
   const own = (eventId: string) => {
@@ -62,7 +65,7 @@ export async function startShard(config: Config, logger: Logger): Promise<Shard>
     const queue = new Queue(reserveQueueName(eventId), { connection: redis, prefix: config.queuePrefix });
     queue.on('error', (err: Error) => logger.warn({ event_id: eventId, err: err.message }, 'queue error'));
     void queue.setGlobalConcurrency(1).catch((err: unknown) => logger.warn({ event_id: eventId, err: (err as Error).message }, 'setGlobalConcurrency failed'));
-    queues.push(queue);
+    queues.set(eventId, queue);
     worker.on('error', (err) => logger.warn({ event_id: eventId, err: err.message }, 'worker error'));
     worker.on('failed', (job, err) => {
       logger.error({ event_id: eventId, job_id: job?.id, attempts: job?.attemptsMade, err: err.message }, 'reserve job failed');
@@ -75,6 +78,7 @@ export async function startShard(config: Config, logger: Logger): Promise<Shard>
     workers.set(eventId, worker);
     relay.setEvents(workers.keys());
     reaper.setEvents(workers.keys());
+    sweeper.setEvents(workers.keys());
     logger.info({ event_id: eventId }, 'owning event');
   };
 
@@ -86,6 +90,7 @@ export async function startShard(config: Config, logger: Logger): Promise<Shard>
   await subscriber.subscribe(eventAnnounceChannel(config.keyPrefix));
   await refresh();
   reaper.start();
+  sweeper.start();
   const refreshTimer = setInterval(() => {
     refresh().catch((err: unknown) => logger.warn({ err: (err as Error).message }, 'event registry refresh failed'));
   }, config.eventRefreshMs);
@@ -104,14 +109,16 @@ export async function startShard(config: Config, logger: Logger): Promise<Shard>
     opsPort: ops.port,
     relay,
     reaper,
+    sweeper,
     ownedEvents: () => [...workers.keys()],
     close: once(async () => {
       closed = true;
       clearInterval(refreshTimer);
       await subscriber.quit().catch(() => undefined);
       await reaper.close();
+      await sweeper.close();
       await Promise.all([...workers.values()].map((w) => w.close()));
-      await Promise.all(queues.map((q) => q.close()));
+      await Promise.all([...queues.values()].map((q) => q.close()));
       await relay.close();
       await topicsReady;
       await publisher.close();

@@ -138,4 +138,26 @@ describe('admission control: queue depth, sold-out fast path, sale switch', func
     expect(bad.body.invalid_params[0].name).to.equal('state');
     expectProblem(await stack.http('PUT', `/admin/events/${eventId}/sale`, { token: stack.token('user', 'u'), body: { state: 'closed' } }), 403, 'forbidden');
   });
+
+  it('the position in the 202 and in polls is the admitted requests ahead, and never increases between two polls', async () => {
+    const { eventId } = await seedEvent(stack, { total_stock: 100 });
+    const answers = [];
+    for (let i = 0; i < 30; i++) answers.push(await reserve(eventId, `line-${i}`));
+    expect(answers.map((a) => a.body.position)).to.deep.equal(Array.from({ length: 30 }, (_, i) => i));
+    const last = answers.at(-1)!.body.reservation_id as string;
+    const token = stack.token('user', 'line-29');
+    const positions: number[] = [];
+    const shard = await startShard(stack.config, testLogger('shard'));
+    try {
+      for (;;) {
+        const poll = await stack.http('GET', `/reservations/${last}`, { token });
+        if (poll.body.status !== 'queued') break;
+        positions.push(poll.body.position as number);
+      }
+    } finally {
+      await shard.close();
+    }
+    expect(positions[0]).to.be.at.most(29);
+    for (let i = 1; i < positions.length; i++) expect(positions[i], `poll ${i}`).to.be.at.most(positions[i - 1]!);
+  });
 });

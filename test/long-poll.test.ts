@@ -91,7 +91,7 @@ describe('long-poll and Prefer: wait', function () {
     const killerStore = new ReservationStore(killer, { keyPrefix: stack.config.keyPrefix, holdTtlMs: 60_000, retentionMs: 60_000 });
     const k = killerStore.keys(eventId);
     const tx = killer.multi().call('CLIENT', 'KILL', 'TYPE', 'pubsub') as unknown as Record<string, (...args: (string | number)[]) => unknown> & { exec(): Promise<unknown> };
-    tx.decideRequest!(k.reservation(id), k.category(categoryId), k.decided, k.depth, k.outbox, k.holds, k.meta, k.users, k.queuedByUser, 60_000, 60_000, 1, k.changes);
+    tx.decideRequest!(k.reservation(id), k.category(categoryId), k.decided, k.depth, k.outbox, k.holds, k.meta, k.users, k.queuedByUser, k.pending, 60_000, 60_000, 1, k.changes);
     const replies = (await tx.exec()) as [Error | null, unknown][];
     await killer.quit();
     expect(replies.map(([err]) => err)).to.deep.equal([null, null]);

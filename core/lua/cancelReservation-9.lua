@@ -12,6 +12,7 @@
 -- KEYS[6] depth      requests admitted and not yet decided
 -- KEYS[7] decided    decision counter (a cancelled queued request no longer counts as ahead of others)
 -- KEYS[8] queued     requests queued per user of this event
+-- KEYS[9] pending    admitted, undecided reservation ids (a cancelled queued one leaves it)
 -- ARGV: user_id, retention_ms, schema, channel
 --
 -- Returns {1}          cancelled now
@@ -33,6 +34,7 @@ else
   if redis.call('DECR', KEYS[6]) < 0 then redis.call('SET', KEYS[6], 0) end
   redis.call('INCR', KEYS[7])
   if redis.call('HINCRBY', KEYS[8], user_id, -1) <= 0 then redis.call('HDEL', KEYS[8], user_id) end
+  redis.call('ZREM', KEYS[9], redis.call('HGET', KEYS[1], 'reservation_id'))
 end
 redis.call('HSET', KEYS[1], 'status', 'cancelled')
 touch(KEYS[1], now, retention_ms)

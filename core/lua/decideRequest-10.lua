@@ -14,6 +14,7 @@
 -- KEYS[7] meta       the event's settings hash {max_per_user, sale_state, sales_open_at, sales_close_at}
 -- KEYS[8] users      seats held or bought per user of this event
 -- KEYS[9] queued     requests queued per user of this event
+-- KEYS[10] pending   admitted, undecided reservation ids (this one leaves it)
 -- ARGV: hold_ttl_ms, retention_ms, schema, channel
 --
 -- Returns {1, status, reason, seq_decision, expires_at}  decided now
@@ -36,6 +37,7 @@ local res_id, user_id, qty = r[1], r[2], tonumber(r[3])
 local seq_decision = redis.call('INCR', KEYS[3])
 if redis.call('DECR', KEYS[4]) < 0 then redis.call('SET', KEYS[4], 0) end
 if redis.call('HINCRBY', KEYS[9], user_id, -1) <= 0 then redis.call('HDEL', KEYS[9], user_id) end
+redis.call('ZREM', KEYS[10], res_id)
 
 local event_type = 'reservation.rejected'
 local max_per_user = tonumber(redis.call('HGET', KEYS[7], 'max_per_user') or '0')
