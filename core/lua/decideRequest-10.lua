@@ -1,7 +1,7 @@
--- Decides one queued reserve request: refuses it `sales_closed` once the sale is closed (closing a sale
--- rejects what is still queued; a paused sale's queue is still decided), `limit_exceeded` if the user's holds and bookings for
--- the event plus `qty` would pass the event's max_per_user, otherwise holds `qty` seats if that many are
--- available, otherwise refuses it `out_of_stock`. Atomic, and idempotent by reservation id: a
+-- Decides one queued reserve request: refuses it `sales_closed` once the sale is closed (closing a
+-- sale rejects what is still queued; a paused sale's queue is still decided), `limit_exceeded` if the
+-- user's holds and bookings for the event plus `qty` would pass the event's max_per_user, otherwise
+-- holds `qty` seats if that many are available, otherwise refuses it `out_of_stock`. Atomic, and idempotent by reservation id: a
 -- reservation that is no longer `queued` is returned as it stands, so a job re-run after a crash
 -- returns the first decision. Only the shard that owns the event runs this (single writer, in order).
 --
