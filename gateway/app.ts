@@ -1,3 +1,5 @@
+import type { Queue } from 'bullmq';
+import cookieParser from 'cookie-parser';
 import express, { type Express } from 'express';
 import type { Redis } from 'ioredis';
 import type pg from 'pg';
@@ -7,6 +9,7 @@ import { AppError } from '../core/errors.ts';
 import { eventIdOfReservation } from '../core/keys.ts';
 import type { Logger } from '../core/logger.ts';
 import type { ReservationStore } from '../core/reservation-store.ts';
+import { ADMIN_COOKIE, boardRoutes } from './admin/board.ts';
 import type { AdmissionDeps } from './admission/reserve.ts';
 import { createAuth } from './auth/jwt.ts';
 import type { Catalog } from './catalog/catalog.ts';
@@ -34,6 +37,8 @@ export interface AppDeps {
   readonly payment: PaymentGateway;
   readonly removeQueuedJob: (eventId: string, reservationId: string) => Promise<void>;
   readonly oldestWaitMs: (eventId: string) => Promise<number>;
+  /** the board's view of the queues: one BullMQ Queue per event, and the events that exist */
+  readonly board?: { readonly queueOf: (eventId: string) => Queue; readonly eventIds: () => Promise<string[]> };
   readonly paymentTimeoutMs: number;
   readonly jwtSecret: string;
   readonly rateLimits?: { readonly perIpPerMin: number; readonly perUserPerMin: number; readonly keyPrefix: string };
@@ -61,6 +66,10 @@ export function createApp(deps: AppDeps): Express {
   app.use(opsRoutes(deps.redis, createGatewayMetrics({ waiting: () => deps.waiter.size })));
   const limits = createRateLimits(deps.redis, deps.rateLimits ?? { keyPrefix: 'unused', perIpPerMin: 0, perUserPerMin: 0 });
   app.use(limits.perIp);
+  if (deps.board) {
+    const boardAuth = createAuth(deps.jwtSecret, limits.perUser, { cookieName: ADMIN_COOKIE });
+    app.use(cookieParser(), boardRoutes({ ...deps.board, authenticateAdmin: boardAuth.authenticate('admin') }));
+  }
   app.use(requireJsonBody, express.json({ limit: deps.bodyLimit, type: ['application/json', 'application/*+json'] }));
 
   const auth = createAuth(deps.jwtSecret, limits.perUser);

@@ -4,6 +4,7 @@ import type { AddressInfo } from 'node:net';
 import { usesDevSecret, type Config } from '../core/config.ts';
 import { HoldTransitions } from '../core/hold-transitions.ts';
 import { IdempotencyKeys } from '../core/idempotency.ts';
+import { eventRegistryKey } from '../core/keys.ts';
 import type { Logger } from '../core/logger.ts';
 import { createPool } from '../core/pg.ts';
 import { createRedis } from '../core/redis.ts';
@@ -63,6 +64,7 @@ export async function startGateway(config: Config, logger: Logger, options: { pa
     paymentTimeoutMs: config.paymentTimeoutMs,
     removeQueuedJob: (eventId, reservationId) => queues.removeWaiting(eventId, reservationId),
     oldestWaitMs: (eventId) => queues.oldestWaitMs(eventId),
+    board: { queueOf: (eventId) => queues.queue(eventId), eventIds: () => redis.smembers(eventRegistryKey(config.keyPrefix)) },
     jwtSecret: config.jwtSecret,
     rateLimits: { keyPrefix: config.keyPrefix, perIpPerMin: config.rateLimitPerMin, perUserPerMin: config.rateLimitUserPerMin },
     trustProxy: config.trustProxy,

@@ -1,6 +1,7 @@
 #!/usr/bin/env bash
 # `npm test`: everything the tests need, then every test. On a fresh machine it installs the npm
-# packages, starts Redis, PostgreSQL and Kafka (scripts/infra.sh, installing what is missing), applies
+# packages (and Debian's Chromium for the browser tests), starts Redis, PostgreSQL and Kafka
+# (scripts/infra.sh, installing what is missing), applies
 # the migrations, type-checks, and runs mocha (unit and integration tests against the real servers).
 # With CI set, it stops at the end the servers it started.
 set -euo pipefail
@@ -10,6 +11,16 @@ cd "$(dirname "${BASH_SOURCE[0]}")/.."
 export DATABASE_URL=${TEST_DATABASE_URL:-postgres://warticket:warticket@127.0.0.1:5432/warticket_test}
 
 bash scripts/ensure-deps.sh
+# The browser tests drive Debian's Chromium with playwright-core (never a downloaded browser).
+if [ ! -x "${CHROMIUM_PATH:-/usr/bin/chromium}" ]; then
+  if [ "$(id -u)" -eq 0 ]; then
+    echo "[test] installing chromium with apt-get"
+    apt-get update -q >/dev/null && DEBIAN_FRONTEND=noninteractive apt-get install -y -q chromium >/dev/null
+  else
+    echo "[test] Chromium is missing: install it (sudo apt-get install -y chromium) or set CHROMIUM_PATH" >&2
+    exit 1
+  fi
+fi
 bash scripts/infra.sh up
 if [ -n "${CI:-}" ]; then trap 'bash scripts/infra.sh down' EXIT; fi
 npx tsx scripts/migrate.ts

@@ -10,7 +10,7 @@ const tableKeys = (markdown: string) => [...markdown.matchAll(/^\| `([^`]+)` \|/
 describe('docs agree with the code', () => {
   it('docs/config.md documents every environment variable of the config schema, and no other', () => {
     const documented = new Set(tableKeys(doc('config.md')));
-    const scriptOnly = ['INFRA_STATE_DIR', 'KAFKA_CONTROLLER_PORT', 'TEST_DATABASE_URL'];
+    const scriptOnly = ['INFRA_STATE_DIR', 'KAFKA_CONTROLLER_PORT', 'TEST_DATABASE_URL', 'CHROMIUM_PATH'];
     const schema = Object.values(CONFIG_SCHEMA).map((s) => s.env);
     expect([...documented].filter((v) => !scriptOnly.includes(v)).sort()).to.deep.equal([...schema].sort());
   });

@@ -1,4 +1,4 @@
-import type { RequestHandler } from 'express';
+import type { Request, RequestHandler } from 'express';
 import passport from 'passport';
 import { ExtractJwt, Strategy as JwtStrategy } from 'passport-jwt';
 import { ROLES, type Role } from '../../core/auth-token.ts';
@@ -21,11 +21,26 @@ declare module 'express-serve-static-core' {
  * with `exp` required and `sub`/`role` checked. A passport instance of its own per app (no global state).
  * `afterAuth` runs once the caller is known (the per-user rate limit).
  */
-export function createAuth(secret: string, afterAuth: RequestHandler = (_req, _res, next) => next()): { authenticate: (...roles: Role[]) => RequestHandler[] } {
+export function createAuth(
+  secret: string,
+  afterAuth: RequestHandler = (_req, _res, next) => next(),
+  options: { cookieName?: string } = {},
+): { authenticate: (...roles: Role[]) => RequestHandler[] } {
   const instance = new passport.Passport();
+  // The bearer header first; a cookie only where a browser needs one (the admin board).
+  const fromCookie = (req: Request): string | null => {
+    const cookies = (req as Request & { cookies?: Record<string, unknown> }).cookies;
+    const value = options.cookieName ? cookies?.[options.cookieName] : undefined;
+    return typeof value === 'string' ? value : null;
+  };
   instance.use(
     new JwtStrategy(
-      { jwtFromRequest: ExtractJwt.fromAuthHeaderAsBearerToken(), secretOrKey: secret, algorithms: ['HS256'], ignoreExpiration: false },
+      {
+        jwtFromRequest: ExtractJwt.fromExtractors([ExtractJwt.fromAuthHeaderAsBearerToken(), fromCookie]),
+        secretOrKey: secret,
+        algorithms: ['HS256'],
+        ignoreExpiration: false,
+      },
       (payload: Record<string, unknown>, done: (err: unknown, user?: Caller | false, info?: unknown) => void) => {
         const { sub, role, exp } = payload;
         if (typeof exp !== 'number') return done(null, false, { message: 'the token has no exp claim' });
