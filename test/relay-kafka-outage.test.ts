@@ -1,6 +1,5 @@
 import { execFile } from 'node:child_process';
 import { mkdtemp, rm } from 'node:fs/promises';
-import { createServer } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { promisify } from 'node:util';
@@ -10,21 +9,12 @@ import { eventKeys } from '../core/keys.ts';
 import { createPool } from '../core/pg.ts';
 import { createRedis } from '../core/redis.ts';
 import { testLogger, waitFor } from './support/env.ts';
+import { freePort } from './support/spawn.ts';
 import { seedEvent, startTestStack, type TestStack } from './support/stack.ts';
 
 const run = promisify(execFile);
 const INFRA = new URL('../scripts/infra.sh', import.meta.url).pathname;
 
-async function freePort(): Promise<number> {
-  return new Promise((resolve, reject) => {
-    const server = createServer();
-    server.once('error', reject);
-    server.listen(0, '127.0.0.1', () => {
-      const { port } = server.address() as { port: number };
-      server.close(() => resolve(port));
-    });
-  });
-}
 
 // A Kafka broker of this test's own (scripts/infra.sh in a temporary state folder), so stopping it
 // disturbs no other test.

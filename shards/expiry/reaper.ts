@@ -2,6 +2,7 @@ import type { Redis } from 'ioredis';
 import type { HoldTransitions } from '../../core/hold-transitions.ts';
 import { eventKeys } from '../../core/keys.ts';
 import type { Logger } from '../../core/logger.ts';
+import { runEvery } from '../periodic.ts';
 
 /**
  * Expires the holds of the events this shard owns. Every `intervalMs` it reads, in one pipeline, the
@@ -19,8 +20,7 @@ export class Reaper {
   readonly #intervalMs: number;
   readonly #logger: Logger;
   #eventIds: string[] = [];
-  #timer: NodeJS.Timeout | undefined;
-  #tick: Promise<unknown> | undefined;
+  #loop: { close(): Promise<void> } | undefined;
   #expired = 0;
 
   constructor(redis: Redis, transitions: HoldTransitions, options: { keyPrefix: string; intervalMs: number }, logger: Logger) {
@@ -41,20 +41,16 @@ export class Reaper {
   }
 
   start(): void {
-    const loop = () => {
-      this.#tick = this.reapDue()
-        .catch((err: unknown) => this.#logger.warn({ err: (err as Error).message }, 'reaping failed; will retry'))
-        .finally(() => {
-          if (this.#timer !== undefined) this.#timer = setTimeout(loop, this.#intervalMs);
-        });
-    };
-    this.#timer = setTimeout(loop, 0);
+    this.#loop ??= runEvery(
+      this.#intervalMs,
+      () => this.reapDue(),
+      (err) => this.#logger.warn({ err: (err as Error).message }, 'reaping failed; will retry'),
+      0,
+    );
   }
 
   async close(): Promise<void> {
-    clearTimeout(this.#timer);
-    this.#timer = undefined;
-    await this.#tick;
+    await this.#loop?.close();
   }
 
   /** One pass: every owned event with a hold due (by the local clock plus a margin) is reaped until none is. */

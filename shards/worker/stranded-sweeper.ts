@@ -1,6 +1,7 @@
 import type { Queue } from 'bullmq';
 import type { Logger } from '../../core/logger.ts';
 import type { ReservationStore } from '../../core/reservation-store.ts';
+import { runEvery } from '../periodic.ts';
 
 /**
  * Finds requests that were admitted (counted in the depth, `queued`) but whose job never reached the
@@ -16,8 +17,7 @@ export class StrandedSweeper {
   readonly #options: { intervalMs: number; graceMs: number };
   readonly #logger: Logger;
   #eventIds: string[] = [];
-  #timer: NodeJS.Timeout | undefined;
-  #sweep: Promise<unknown> | undefined;
+  #loop: { close(): Promise<void> } | undefined;
   #released = 0;
 
   constructor(store: ReservationStore, queueOf: (eventId: string) => Queue, options: { intervalMs: number; graceMs: number }, logger: Logger) {
@@ -37,20 +37,11 @@ export class StrandedSweeper {
   }
 
   start(): void {
-    const loop = () => {
-      this.#sweep = this.sweep()
-        .catch((err: unknown) => this.#logger.warn({ err: (err as Error).message }, 'sweep failed; will retry'))
-        .finally(() => {
-          if (this.#timer !== undefined) this.#timer = setTimeout(loop, this.#options.intervalMs);
-        });
-    };
-    this.#timer = setTimeout(loop, this.#options.intervalMs);
+    this.#loop ??= runEvery(this.#options.intervalMs, () => this.sweep(), (err) => this.#logger.warn({ err: (err as Error).message }, 'sweep failed; will retry'));
   }
 
   async close(): Promise<void> {
-    clearTimeout(this.#timer);
-    this.#timer = undefined;
-    await this.#sweep;
+    await this.#loop?.close();
   }
 
   async sweep(): Promise<number> {
