@@ -68,7 +68,11 @@ export function createApp(deps: AppDeps): Express {
   app.use(limits.perIp);
   if (deps.board) {
     const boardAuth = createAuth(deps.jwtSecret, limits.perUser, { cookieName: ADMIN_COOKIE });
-    app.use(cookieParser(), boardRoutes({ ...deps.board, authenticateAdmin: boardAuth.authenticate('admin') }));
+    const describe = async (eventId: string) => {
+      const event = await deps.catalog.getEvent(eventId);
+      return event ? `${event.name} (${event.date.toISOString().slice(0, 10)})` : '';
+    };
+    app.use(cookieParser(), boardRoutes({ ...deps.board, describe, authenticateAdmin: boardAuth.authenticate('admin') }));
   }
   app.use(requireJsonBody, express.json({ limit: deps.bodyLimit, type: ['application/json', 'application/*+json'] }));
 

@@ -36,6 +36,9 @@ describe('Bull Board in headless Chromium', function () {
     await page.fill('textarea[name=token]', stack.token('admin', 'board-admin'));
     await Promise.all([page.waitForURL(/\/admin\/queues\//), page.click('button[type=submit]')]);
     await page.getByText(`reserve-${eventId}`).first().waitFor({ timeout: 30_000 });
+    // The admin recognises the event by its name (the queue's description).
+    await page.getByText(`reserve-${eventId}`).first().click();
+    await page.getByText('Test concert').first().waitFor({ timeout: 30_000 });
     expect(await page.title()).to.be.a('string');
     const cookies = await context.cookies();
     expect(cookies.find((c) => c.name === 'wt_admin_token')).to.include({ httpOnly: true, sameSite: 'Strict', path: '/admin' });

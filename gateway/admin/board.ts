@@ -19,6 +19,8 @@ export const ADMIN_COOKIE = 'wt_admin_token';
 export function boardRoutes(deps: {
   queueOf: (eventId: string) => Queue;
   eventIds: () => Promise<string[]>;
+  /** a line an admin recognises the event by (its name and date) */
+  describe: (eventId: string) => Promise<string>;
   authenticateAdmin: RequestHandler[];
 }): Router {
   const serverAdapter = new ExpressAdapter();
@@ -32,7 +34,8 @@ export function boardRoutes(deps: {
   const addNewQueues: RequestHandler = async (_req, _res, next) => {
     for (const eventId of await deps.eventIds()) {
       if (shown.has(eventId)) continue;
-      board.addQueue(new BullMQAdapter(deps.queueOf(eventId), { readOnlyMode: true }));
+      const description = await deps.describe(eventId).catch(() => '');
+      board.addQueue(new BullMQAdapter(deps.queueOf(eventId), { readOnlyMode: true, description }));
       shown.add(eventId);
     }
     next();
