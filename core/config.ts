@@ -86,7 +86,10 @@ export const CONFIG_SCHEMA = {
   reaperIntervalMs: setting('REAPER_INTERVAL', '250ms', duration(10), 'how often a shard looks for holds past their expiry'),
   sweepIntervalMs: setting('SWEEP_INTERVAL', '10s', duration(10), 'how often a shard looks for admitted requests whose job never reached the queue'),
   sweepGraceMs: setting('SWEEP_GRACE', '30s', duration(10), 'how old such a request must be before it is released (rejected internal_error)'),
-  eventRefreshMs: setting('EVENT_REFRESH_INTERVAL', '5s', duration(100), 'how often a shard re-reads the event registry (new events also arrive by pub/sub)'),
+  leaseTtlMs: setting('LEASE_TTL', '10s', duration(300), "how long a shard's lease on an event lasts unless renewed (every third of it); also the reserve jobs' lockDuration, with stalledInterval half of it, so a dead owner is replaced within about 1.5× this"),
+  shardId: setting('SHARD_ID', undefined, name, 'this shard process\'s id in leases and metrics (default: host name, pid and a random suffix)'),
+  maxWorkers: setting('SHARD_MAX_WORKERS', '200', int(1, 100_000), 'BullMQ Workers (one blocking Redis connection each) one shard process keeps open at once; quiet events give theirs up first'),
+  workerIdleMs: setting('WORKER_IDLE', '30s', duration(10), "how long an owned event's Worker may go without a job before it is closed (the next admission opens it again)"),
 } as const;
 
 type Schema = typeof CONFIG_SCHEMA;

@@ -12,22 +12,42 @@ export type ReservationStatus = (typeof RESERVATION_STATUSES)[number];
 export const REJECT_REASONS = ['out_of_stock', 'limit_exceeded', 'sales_closed', 'internal_error'] as const;
 export type RejectReason = (typeof REJECT_REASONS)[number];
 
-/** A reserve job: the reservation's own state lives in Redis; the job only names it. */
-export interface ReserveJob {
+/** One admitted request as a gateway queues it. */
+export interface QueuedRequest {
   reservation_id: string;
-  event_id: string;
-  category_id: string;
   seq_arrival: number;
 }
 
+/**
+ * A reserve job: the requests one gateway admitted for one event since its previous job (one flush),
+ * decided by the owning shard in one pass in arrival order.
+ */
+export interface ReserveJob {
+  event_id: string;
+  requests: QueuedRequest[];
+}
+
+/** The most requests one job carries (a gateway flushes before it gets there). */
+export const MAX_BATCH = 1_000;
+
 const reserveJobSchema: JSONSchemaType<ReserveJob> = {
   type: 'object',
-  required: ['reservation_id', 'event_id', 'category_id', 'seq_arrival'],
+  required: ['event_id', 'requests'],
   properties: {
-    reservation_id: { type: 'string', minLength: 1, maxLength: 200 },
     event_id: { type: 'string', minLength: 1, maxLength: 100 },
-    category_id: { type: 'string', minLength: 1, maxLength: 100 },
-    seq_arrival: { type: 'integer', minimum: 1 },
+    requests: {
+      type: 'array',
+      minItems: 1,
+      maxItems: MAX_BATCH,
+      items: {
+        type: 'object',
+        required: ['reservation_id', 'seq_arrival'],
+        properties: {
+          reservation_id: { type: 'string', minLength: 1, maxLength: 200 },
+          seq_arrival: { type: 'integer', minimum: 1 },
+        },
+      },
+    },
   },
 };
 

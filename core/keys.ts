@@ -22,8 +22,12 @@ export interface EventKeys {
   readonly users: string;
   /** requests queued (admitted, undecided) per user of this event */
   readonly queuedByUser: string;
-  /** sorted set of admitted, undecided reservation ids by admission time (ms): the stranded-job sweep */
+  /** sorted set of admitted, undecided reservation ids by arrival number: the decision order */
   readonly pending: string;
+  /** the event's owner lease: `<fencing token>:<shard id>`, expiring unless its shard renews it */
+  readonly lease: string;
+  /** the event's fencing counter: each new lease takes the next token */
+  readonly fence: string;
   /** the hash-tagged prefix of all these keys (scripts that build keys take it) */
   readonly base: string;
   /** pub/sub channel announcing `<reservation id> <status>` on every change (not a key) */
@@ -45,6 +49,8 @@ export function eventKeys(prefix: string, eventId: string): EventKeys {
     users: `${base}:users`,
     queuedByUser: `${base}:queued`,
     pending: `${base}:pending`,
+    lease: `${base}:lease`,
+    fence: `${base}:fence`,
     base,
     changes: `${base}:changes`,
     category: (categoryId) => `${base}:cat:${categoryId}`,
@@ -56,6 +62,13 @@ export function eventKeys(prefix: string, eventId: string): EventKeys {
 export const eventRegistryKey = (prefix: string): string => `${prefix}:events`;
 /** Pub/sub channel on which a new event id is announced to the shards. */
 export const eventAnnounceChannel = (prefix: string): string => `${prefix}:events:new`;
+/**
+ * Pub/sub channel on which a gateway names an event whose queue it just added work to (and a shard
+ * that hands an event over names it too), so its owner starts a Worker at once if it had closed it.
+ */
+export const eventWakeChannel = (prefix: string): string => `${prefix}:events:wake`;
+/** Sorted set of live shard ids by the Redis time (ms) their heartbeat expires: the fair share. */
+export const shardRegistryKey = (prefix: string): string => `${prefix}:shards`;
 
 /**
  * An idempotency key's record, scoped to (user, route, key). The user id is hashed into the hash tag so

@@ -1,9 +1,11 @@
 import { createServer, type Server } from 'node:http';
 import type { AddressInfo } from 'node:net';
+import type { Registry } from 'prom-client';
 
 /**
- * The small HTTP server of the shard and persister processes: `/health` (the process is alive) and
- * `/ready` (200 when every check passes, 503 naming what is down).
+ * The small HTTP server of the shard and persister processes: `/health` (the process is alive),
+ * `/ready` (200 when every check passes, 503 naming what is down) and, given a registry, `/metrics`
+ * (Prometheus text format).
  */
 export type ReadinessCheck = () => Promise<void>;
 
@@ -29,7 +31,7 @@ async function runCheck(check: ReadinessCheck): Promise<boolean> {
   }
 }
 
-export async function startOpsServer(port: number, checks: Record<string, ReadinessCheck>): Promise<OpsServer> {
+export async function startOpsServer(port: number, checks: Record<string, ReadinessCheck>, metrics?: Registry): Promise<OpsServer> {
   const server: Server = createServer((req, res) => {
     const path = (req.url ?? '/').split('?')[0];
     const send = (status: number, body: unknown, type = 'application/json') => {
@@ -38,6 +40,13 @@ export async function startOpsServer(port: number, checks: Record<string, Readin
     };
     if (req.method !== 'GET') return send(405, { code: 'method_not_allowed' });
     if (path === '/health') return send(200, { status: 'ok' });
+    if (path === '/metrics' && metrics) {
+      void metrics.metrics().then(
+        (text) => { res.writeHead(200, { 'content-type': metrics.contentType }); res.end(text); },
+        () => send(503, { code: 'service_unavailable' }),
+      );
+      return;
+    }
     if (path === '/ready') {
       void Promise.all(Object.entries(checks).map(async ([name, check]) => [name, await runCheck(check)] as const)).then((results) => {
         const down = results.filter(([, ok]) => !ok).map(([name]) => name);

@@ -12,6 +12,9 @@ export function createRedis(url: string, logger: Logger, options: RedisOptions =
 export type ScriptName =
   | 'admitRequest'
   | 'decideRequest'
+  | 'decideBatch'
+  | 'acquireLease'
+  | 'releaseLease'
   | 'initStock'
   | 'reapHolds'
   | 'beginConfirm'

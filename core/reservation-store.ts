@@ -37,6 +37,23 @@ export interface QueueStats {
   readonly depth: number;
   readonly maxDepth: number;
   readonly drainRatePerS: number;
+  /** how long the earliest admitted, undecided request has waited (0 when none waits) */
+  readonly oldestWaitMs: number;
+  /** the shard holding the event's lease, if one does */
+  readonly owner: LeaseHolder | undefined;
+}
+
+/** An event's lease value `<token>:<shard id>`, read. */
+export interface LeaseHolder {
+  readonly token: number;
+  readonly shardId: string;
+}
+
+export function parseLease(value: string | null | undefined): LeaseHolder | undefined {
+  if (!value) return undefined;
+  const colon = value.indexOf(':');
+  if (colon < 1) return undefined;
+  return { token: Number(value.slice(0, colon)), shardId: value.slice(colon + 1) };
 }
 
 export type DecideResult =
@@ -48,6 +65,12 @@ export type DecideResult =
       readonly expiresAtMs: number | undefined;
     }
   | { readonly kind: 'unknown_reservation' };
+
+export interface BatchResult {
+  /** `fenced`: the caller no longer holds the event's lease (what it decided before losing it counts) */
+  readonly kind: 'decided' | 'fenced';
+  readonly decided: number;
+}
 
 export interface StoredReservation {
   /** a confirm's payment is in flight (status shows `reserved`) */
@@ -138,19 +161,41 @@ export class ReservationStore {
     await pipeline.exec();
   }
 
-  /** Admitted, undecided reservations admitted before `beforeMs` (Redis time), oldest first. */
+  /**
+   * Admitted, undecided reservations admitted before `beforeMs` (Redis time), in arrival order, among
+   * the `limit` earliest arrivals still pending.
+   */
   async pendingSince(eventId: string, beforeMs: number, limit: number): Promise<string[]> {
-    return this.#redis.zrangebyscore(this.keys(eventId).pending, '-inf', beforeMs, 'LIMIT', 0, limit);
+    const k = this.keys(eventId);
+    const ids = await this.#redis.zrange(k.pending, '0', String(limit - 1));
+    if (ids.length === 0) return [];
+    const pipeline = this.#redis.pipeline();
+    for (const id of ids) pipeline.hget(k.reservation(id), 'created_at');
+    const replies = (await pipeline.exec()) ?? [];
+    return ids.filter((_, i) => {
+      const createdAt = replies[i]?.[1] as string | null | undefined;
+      return createdAt != null && Number(createdAt) < beforeMs;
+    });
   }
 
-  /** Depth (in requests), its limit, and the decisions per second observed at the last admission. */
+  /** Depth (in requests), its limit, the decisions per second observed at the last admission, the oldest wait, the owner. */
   async queueStats(eventId: string): Promise<QueueStats> {
     const k = this.keys(eventId);
-    const [depth, [maxDepth, drainRate]] = await Promise.all([this.#redis.get(k.depth), this.#redis.hmget(k.meta, 'max_depth', 'drain_rate')]);
+    const [depth, [maxDepth, drainRate], oldest, lease, [seconds, micros]] = await Promise.all([
+      this.#redis.get(k.depth),
+      this.#redis.hmget(k.meta, 'max_depth', 'drain_rate'),
+      this.#redis.zrange(k.pending, '0', '0'),
+      this.#redis.get(k.lease),
+      this.#redis.time(),
+    ]);
+    const createdAt = oldest[0] ? await this.#redis.hget(k.reservation(oldest[0]), 'created_at') : null;
+    const nowMs = Number(seconds) * 1000 + Math.floor(Number(micros) / 1000);
     return {
       depth: Number(depth ?? 0),
       maxDepth: maxDepth ? Number(maxDepth) : (this.#settings.defaultMaxDepth ?? DEFAULT_MAX_DEPTH),
       drainRatePerS: Number(drainRate ?? 0),
+      oldestWaitMs: createdAt ? Math.max(0, nowMs - Number(createdAt)) : 0,
+      owner: parseLease(lease),
     };
   }
 
@@ -209,6 +254,27 @@ export class ReservationStore {
       [k.reservation(reservationId), k.category('-abandoned-'), k.decided, k.depth, k.outbox, k.holds, k.meta, k.users, k.queuedByUser, k.pending],
       [this.#settings.holdTtlMs, this.#settings.retentionMs, SNAPSHOT_SCHEMA_VERSION, k.changes],
     );
+  }
+
+  /**
+   * Decides the event's pending requests in arrival order up to arrival number `maxSeq`, at most
+   * `limit` per script call, calling again while some remain. Fenced by `leaseValue`: if the event's
+   * lease is no longer that value, nothing is decided and the result is `fenced`.
+   */
+  async decideUpTo(eventId: string, maxSeq: number, leaseValue: string, limit = 500): Promise<BatchResult> {
+    const k = this.keys(eventId);
+    let decided = 0;
+    for (;;) {
+      const reply = (await this.#scripts.run(
+        'decideBatch',
+        [k.decided, k.depth, k.outbox, k.holds, k.meta, k.users, k.queuedByUser, k.pending, k.lease],
+        [leaseValue, maxSeq, limit, k.base, this.#settings.holdTtlMs, this.#settings.retentionMs, SNAPSHOT_SCHEMA_VERSION, k.changes],
+      )) as number[];
+      if (reply[0] === -1) return { kind: 'fenced', decided };
+      if (reply[0] !== 1) throw new Error(`decideBatch returned unknown code ${String(reply[0])}`);
+      decided += reply[1]!;
+      if (reply[2] === 0) return { kind: 'decided', decided };
+    }
   }
 
   async decide(eventId: string, reservationId: string, categoryId: string): Promise<DecideResult> {

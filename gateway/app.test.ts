@@ -28,8 +28,6 @@ describe('gateway failure answers', () => {
       waiter: new ChangeWaiter(subscriber, { keyPrefix: config.keyPrefix, maxWaiters: 10 }, testLogger()),
       payment: new SimulatedPayment({ latencyMs: 0, declineRate: 0 }),
       paymentTimeoutMs: 1000,
-      removeQueuedJob: async () => {},
-      oldestWaitMs: async () => 0,
       admission: {
         resolve: async () => {
           if (resolveFails) throw new TypeError("Cannot read properties of undefined (reading 'secret internals')");

@@ -35,8 +35,6 @@ export interface AppDeps {
   readonly idempotency: IdempotencyKeys;
   readonly waiter: ChangeWaiter;
   readonly payment: PaymentGateway;
-  readonly removeQueuedJob: (eventId: string, reservationId: string) => Promise<void>;
-  readonly oldestWaitMs: (eventId: string) => Promise<number>;
   /** the board's view of the queues: one BullMQ Queue per event, and the events that exist */
   readonly board?: { readonly queueOf: (eventId: string) => Queue; readonly eventIds: () => Promise<string[]> };
   readonly paymentTimeoutMs: number;
@@ -95,9 +93,9 @@ export function createApp(deps: AppDeps): Express {
   };
 
   app.use(eventRoutes({ catalog: deps.catalog, store: deps.store, auth }));
-  app.use(adminRoutes({ catalog: deps.catalog, store: deps.store, oldestWaitMs: deps.oldestWaitMs, auth }));
+  app.use(adminRoutes({ catalog: deps.catalog, store: deps.store, auth }));
   app.use(reservationRoutes({ admission: deps.admission, store: deps.store, db: deps.db, waiter: deps.waiter, idempotency: deps.idempotency, auth }));
-  app.use(lifecycleRoutes({ confirm: confirmDeps, transitions: deps.transitions, read, idempotency: deps.idempotency, removeQueuedJob: deps.removeQueuedJob, auth }));
+  app.use(lifecycleRoutes({ confirm: confirmDeps, transitions: deps.transitions, read, idempotency: deps.idempotency, auth }));
 
   app.use(notFound);
   app.use(errorHandler(deps.logger));

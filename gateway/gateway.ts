@@ -42,7 +42,7 @@ export async function startGateway(config: Config, logger: Logger, options: { pa
   });
   const transitions = new HoldTransitions(redis, { keyPrefix: config.keyPrefix, retentionMs: config.statusRetentionMs, paymentTimeoutMs: config.paymentTimeoutMs });
   const catalog = new Catalog(db, store);
-  const queues = new ReserveQueues(queueConnection, { prefix: config.queuePrefix, attempts: config.jobAttempts }, logger);
+  const queues = new ReserveQueues(queueConnection, { prefix: config.queuePrefix, keyPrefix: config.keyPrefix, attempts: config.jobAttempts }, logger);
   const waiter = new ChangeWaiter(subscriber, { keyPrefix: config.keyPrefix, maxWaiters: config.maxWaiters }, logger);
 
   const app = createApp({
@@ -55,15 +55,13 @@ export async function startGateway(config: Config, logger: Logger, options: { pa
       repairStock: (category, maxPerUser) => catalog.repairStock(category, maxPerUser),
       admit: (request) => store.admit(request),
       abandon: (eventId, reservationId) => store.abandon(eventId, reservationId),
-      enqueue: (job) => queues.add(job),
+      enqueue: (eventId, request) => queues.add(eventId, request),
     },
     transitions,
     idempotency: new IdempotencyKeys(redis, { keyPrefix: config.keyPrefix, ttlMs: config.idempotencyTtlMs }),
     waiter,
     payment: options.payment ?? new SimulatedPayment({ latencyMs: config.paymentLatencyMs, declineRate: config.paymentDeclineRate }),
     paymentTimeoutMs: config.paymentTimeoutMs,
-    removeQueuedJob: (eventId, reservationId) => queues.removeWaiting(eventId, reservationId),
-    oldestWaitMs: (eventId) => queues.oldestWaitMs(eventId),
     board: { queueOf: (eventId) => queues.queue(eventId), eventIds: () => redis.smembers(eventRegistryKey(config.keyPrefix)) },
     jwtSecret: config.jwtSecret,
     rateLimits: { keyPrefix: config.keyPrefix, perIpPerMin: config.rateLimitPerMin, perUserPerMin: config.rateLimitUserPerMin },

@@ -22,11 +22,12 @@ describe('admission control: queue depth, sold-out fast path, sale switch', func
 
   const reserve = (eventId: string, sub: string, qty = 1) =>
     stack.http('POST', '/reserve', { token: stack.token('user', sub), body: { event_id: eventId, category: 'VIP', qty } });
-  const jobCount = async (eventId: string) => {
+  /** Requests in the event's queued jobs (a job carries a gateway's batch). */
+  const queuedRequests = async (eventId: string) => {
     const queue = new Queue(reserveQueueName(eventId), { connection: { url: stack.config.redisUrl }, prefix: stack.config.queuePrefix });
-    const count = await queue.getJobCountByTypes('wait', 'active', 'delayed', 'prioritized');
+    const jobs = await queue.getJobs(['wait', 'active', 'delayed', 'prioritized']);
     await queue.close();
-    return count;
+    return jobs.reduce((n, job) => n + (job.data as { requests: unknown[] }).requests.length, 0);
   };
   function expectProblem(res: HttpResult, status: number, code: string) {
     expect(res.status, JSON.stringify(res.body)).to.equal(status);
@@ -48,7 +49,7 @@ describe('admission control: queue depth, sold-out fast path, sale switch', func
       expect(s.body.code).to.equal('queue_full');
       expect(Number(s.headers.get('retry-after'))).to.be.within(1, 60);
     }
-    expect(await jobCount(eventId)).to.equal(100);
+    expect(await queuedRequests(eventId)).to.equal(100);
     const queue = await stack.http('GET', `/admin/events/${eventId}/queue`, { token: admin });
     expect(queue.body).to.include({ depth: 100, max_depth: 100, owner: null });
     expect(queue.body.oldest_wait_ms).to.be.a('number').and.at.least(0);
@@ -74,9 +75,9 @@ describe('admission control: queue depth, sold-out fast path, sale switch', func
     try {
       const a = await stack.http('POST', '/reserve', { token: stack.token('user', 'a'), body: { event_id: eventId, category: 'VIP', qty: 2 }, headers: { prefer: 'wait=10' } });
       expect(a.status).to.equal(201);
-      const jobsBefore = await jobCount(eventId);
+      const jobsBefore = await queuedRequests(eventId);
       expectProblem(await reserve(eventId, 'b'), 409, 'out_of_stock');
-      expect(await jobCount(eventId), 'nothing was queued').to.equal(jobsBefore);
+      expect(await queuedRequests(eventId), 'nothing was queued').to.equal(jobsBefore);
 
       // Two seats come back with the cancel; two buyers of one seat each get them, a third is refused.
       await stack.http('DELETE', `/reservations/${a.body.reservation_id}`, { token: stack.token('user', 'a') });

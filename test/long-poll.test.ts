@@ -116,16 +116,13 @@ describe('long-poll and Prefer: wait', function () {
     const { eventId, categoryId } = await seedEvent(stack, { total_stock: 2_500 });
     const gateway = await spawnProcess('gateway/main.ts', stack.config, 'port');
     try {
-      // Admit N requests the way the gateway does (script, then job), without N HTTP round trips.
+      // Admit N requests the way the gateway does (script, then jobs of 500), without N HTTP round trips.
       const reservations = Array.from({ length: N }, (_, i) => ({ id: newReservationId(eventId, randomUUID()), user: `lp-${i}` }));
       for (const r of reservations) await store.admit({ reservationId: r.id, userId: r.user, eventId, categoryId, categoryName: 'VIP', qty: 1 });
       const queue = new Queue(reserveQueueName(eventId), { connection: redis, prefix: stack.config.queuePrefix });
       for (let i = 0; i < N; i += 500) {
-        await queue.addBulk(reservations.slice(i, i + 500).map((r, j) => ({
-          name: 'reserve',
-          data: { reservation_id: r.id, event_id: eventId, category_id: categoryId, seq_arrival: i + j + 1 },
-          opts: { jobId: r.id, removeOnComplete: true },
-        })));
+        const requests = reservations.slice(i, i + 500).map((r, j) => ({ reservation_id: r.id, seq_arrival: i + j + 1 }));
+        await queue.add('reserve', { event_id: eventId, requests }, { removeOnComplete: true });
       }
       await queue.close();
       const admin = stack.token('admin', 'watcher'); // an admin may read any reservation: one token for all

@@ -85,11 +85,10 @@ describe('reserve path end to end', function () {
 
     // Re-run: the same job (same id and payload) queued again, as after a crash before completion.
     const queue = new Queue(reserveQueueName(eventId), { connection: { url: stack.config.redisUrl }, prefix: stack.config.queuePrefix });
-    const categoryId = (await stack.http('GET', `/events/${eventId}`)).body.categories[0].id as string;
-    const job = await queue.add('reserve', { reservation_id: id, event_id: eventId, category_id: categoryId, seq_arrival: 1 }, { jobId: id });
-    const outcome = await waitFor('the re-run to complete', async () => ((await job.isCompleted()) ? (await queue.getJob(id))?.returnvalue : undefined));
+    const job = await queue.add('reserve', { event_id: eventId, requests: [{ reservation_id: id, seq_arrival: 1 }] }, { jobId: 're-run' });
+    const outcome = await waitFor('the re-run to complete', async () => ((await job.isCompleted()) ? (await queue.getJob('re-run'))?.returnvalue : undefined));
     await queue.close();
-    expect(outcome, 'the re-run reports the first decision').to.deep.equal({ status: 'reserved' });
+    expect(outcome, 'the re-run decides nothing').to.deep.equal({ status: 'decided', decided: 0 });
 
     const after = await stack.http('GET', `/reservations/${id}`, { token });
     expect(after.body).to.deep.equal(first);
@@ -108,15 +107,19 @@ describe('reserve path end to end', function () {
     const store = new ReservationStore(redis, { keyPrefix: stack.config.keyPrefix, holdTtlMs: 60_000, retentionMs: 60_000 });
     const id = `${eventId}.${randomUUID()}`;
     await store.admit({ reservationId: id, userId: 'broken', eventId, categoryId, categoryName: 'VIP', qty: 1 });
-    // A corrupt reservation makes the decision script raise an error on every attempt.
-    await redis.hset(store.keys(eventId).reservation(id), 'qty', 'not-a-number');
+    // A lease key of the wrong type makes the decision script fail (before any write) on every attempt.
+    const leaseKey = store.keys(eventId).lease;
+    await waitFor('the shard to own the event', async () => (await redis.exists(leaseKey)) === 1);
+    await redis.del(leaseKey);
+    await redis.hset(leaseKey, 'broken', '1');
     const queue = new Queue(reserveQueueName(eventId), { connection: { url: stack.config.redisUrl }, prefix: stack.config.queuePrefix });
-    await queue.add('reserve', { reservation_id: id, event_id: eventId, category_id: categoryId, seq_arrival: 1 }, { jobId: id, attempts: 3 });
+    await queue.add('reserve', { event_id: eventId, requests: [{ reservation_id: id, seq_arrival: 1 }] }, { attempts: 3 });
     const final = await waitFor('the terminal decision', async () => {
       const r = await store.read(id);
       return r && r.status !== 'queued' ? r : undefined;
     });
     await queue.close();
+    await redis.del(leaseKey);
     await redis.quit();
     expect(final).to.include({ status: 'rejected', reason: 'internal_error' });
     const availability = await stack.http('GET', `/events/${eventId}/availability`);

@@ -54,3 +54,54 @@ local function sale_state(meta_key, now)
   if close_at and now >= close_at then return 'closed', 0 end
   return 'open', 0
 end
+
+-- Decides one `queued` reservation (the caller checked the status); `ctx` holds what a call reads once:
+--   ctx.now, ctx.hold_ttl_ms, ctx.retention_ms, ctx.schema, ctx.channel, ctx.max_per_user,
+--   ctx.closed (the sale is closed), and the keys ctx.decided, ctx.depth, ctx.outbox, ctx.holds,
+--   ctx.users, ctx.queued, ctx.pending.
+-- The rules, in order: a reservation or stock that cannot be read (no stock hash, no max_per_user, a
+-- field that is not a number) -> rejected internal_error; sale closed -> rejected sales_closed; the
+-- user's seats plus qty above max_per_user -> rejected limit_exceeded; `qty` seats available ->
+-- reserved (a hold until now + hold_ttl_ms); else rejected out_of_stock.
+-- Everything is read and checked before the first write, because Redis does not undo a script's
+-- writes when it fails halfway. The reservation takes the next decision number, leaves the depth, its
+-- user's queued count and the pending set, and its snapshot goes to the outbox.
+local function decide_one(res_key, cat_key, ctx)
+  local r = redis.call('HMGET', res_key, 'reservation_id', 'user_id', 'qty')
+  local res_id, user_id, qty = r[1], r[2], tonumber(r[3] or '')
+  local available = tonumber(redis.call('HGET', cat_key, 'available') or '')
+  local user_seats = user_id and tonumber(redis.call('HGET', ctx.users, user_id) or '0')
+
+  local status, reason = 'rejected', nil
+  if not qty or not user_id or not available or not user_seats or ctx.max_per_user == 0 then
+    reason = 'internal_error'
+  elseif ctx.closed then
+    reason = 'sales_closed'
+  elseif user_seats + qty > ctx.max_per_user then
+    reason = 'limit_exceeded'
+  elseif available >= qty then
+    status = 'reserved'
+  else
+    reason = 'out_of_stock'
+  end
+
+  local seq_decision = redis.call('INCR', ctx.decided)
+  if redis.call('DECR', ctx.depth) < 0 then redis.call('SET', ctx.depth, 0) end
+  if user_id and redis.call('HINCRBY', ctx.queued, user_id, -1) <= 0 then redis.call('HDEL', ctx.queued, user_id) end
+  redis.call('ZREM', ctx.pending, res_id)
+  local event_type = 'reservation.rejected'
+  if status == 'reserved' then
+    redis.call('HINCRBY', cat_key, 'available', -qty)
+    redis.call('HINCRBY', cat_key, 'held', qty)
+    redis.call('HINCRBY', ctx.users, user_id, qty)
+    local expires_at = ctx.now + ctx.hold_ttl_ms
+    redis.call('HSET', res_key, 'status', 'reserved', 'expires_at', expires_at)
+    redis.call('ZADD', ctx.holds, expires_at, res_id)
+    event_type = 'reservation.reserved'
+  else
+    redis.call('HSET', res_key, 'status', 'rejected', 'reason', reason)
+  end
+  redis.call('HSET', res_key, 'seq_decision', seq_decision, 'decided_at', ctx.now)
+  touch(res_key, ctx.now, ctx.retention_ms)
+  emit(res_key, ctx.outbox, ctx.channel, event_type, ctx.schema)
+end

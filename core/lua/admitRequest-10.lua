@@ -19,7 +19,7 @@
 -- KEYS[7] category   the category's stock hash (must exist: the gateway initialises it from Postgres)
 -- KEYS[8] meta       the event's settings {sale_state, sales_open_at, sales_close_at, max_depth, drain_*}
 -- KEYS[9] queued     requests queued per user of this event
--- KEYS[10] pending   admitted, undecided reservation ids by admission time (for the stranded-job sweep)
+-- KEYS[10] pending   admitted, undecided reservation ids scored by arrival number (decideBatch's order)
 -- ARGV: reservation_id, user_id, event_id, category_id, category name, qty, retention_ms, schema,
 --       default_max_depth, max_queued_per_user (0: no limit)
 --
@@ -70,7 +70,7 @@ end
 local admitted_no = redis.call('INCR', KEYS[2])
 redis.call('INCR', KEYS[4])
 redis.call('HINCRBY', KEYS[9], user_id, 1)
-redis.call('ZADD', KEYS[10], now, res_id)
+redis.call('ZADD', KEYS[10], seq, res_id)
 redis.call('HSET', KEYS[5],
   'reservation_id', res_id, 'user_id', user_id, 'event_id', event_id, 'category_id', cat_id,
   'category', cat_name, 'qty', qty, 'status', 'queued', 'seq_arrival', seq, 'admitted_no', admitted_no,

@@ -1,9 +1,11 @@
--- Decides one queued reserve request: refuses it `sales_closed` once the sale is closed (closing a
--- sale rejects what is still queued; a paused sale's queue is still decided), `limit_exceeded` if the
--- user's holds and bookings for the event plus `qty` would pass the event's max_per_user, otherwise
--- holds `qty` seats if that many are available, otherwise refuses it `out_of_stock`. Atomic, and idempotent by reservation id: a
--- reservation that is no longer `queued` is returned as it stands, so a job re-run after a crash
--- returns the first decision. Only the shard that owns the event runs this (single writer, in order).
+-- Decides one queued reserve request by the rules of `decide_one` (in the prelude): refused
+-- `sales_closed` once the sale is closed (a paused sale's queue is still decided), `limit_exceeded`
+-- past the user's cap, else a hold if `qty` seats are available, else `out_of_stock`. Atomic, and
+-- idempotent by reservation id: a reservation that is no longer `queued` is returned as it stands.
+-- The shards decide with decideBatch (in arrival order, fenced by the lease); this one-request form
+-- serves the gateway's undo of an admission it could not enqueue (`abandon`, with a category key that
+-- does not exist, so the request is rejected internal_error) and the one-job-per-request baseline of
+-- bench:shard.
 --
 -- KEYS[1] res        the reservation's hash
 -- KEYS[2] category   the category's stock hash {total, available, held, confirmed}
@@ -32,33 +34,10 @@ if redis.call('EXISTS', KEYS[1]) == 0 then return { 0 } end
 if redis.call('HGET', KEYS[1], 'status') ~= 'queued' then return answer(2) end
 
 local now = now_ms()
-local r = redis.call('HMGET', KEYS[1], 'reservation_id', 'user_id', 'qty')
-local res_id, user_id, qty = r[1], r[2], tonumber(r[3])
-local seq_decision = redis.call('INCR', KEYS[3])
-if redis.call('DECR', KEYS[4]) < 0 then redis.call('SET', KEYS[4], 0) end
-if redis.call('HINCRBY', KEYS[9], user_id, -1) <= 0 then redis.call('HDEL', KEYS[9], user_id) end
-redis.call('ZREM', KEYS[10], res_id)
-
-local event_type = 'reservation.rejected'
-local max_per_user = tonumber(redis.call('HGET', KEYS[7], 'max_per_user') or '0')
-if redis.call('EXISTS', KEYS[2]) == 0 or max_per_user == 0 then
-  redis.call('HSET', KEYS[1], 'status', 'rejected', 'reason', 'internal_error')
-elseif sale_state(KEYS[7], now) == 'closed' then
-  redis.call('HSET', KEYS[1], 'status', 'rejected', 'reason', 'sales_closed')
-elseif tonumber(redis.call('HGET', KEYS[8], user_id) or '0') + qty > max_per_user then
-  redis.call('HSET', KEYS[1], 'status', 'rejected', 'reason', 'limit_exceeded')
-elseif tonumber(redis.call('HGET', KEYS[2], 'available')) >= qty then
-  redis.call('HINCRBY', KEYS[2], 'available', -qty)
-  redis.call('HINCRBY', KEYS[2], 'held', qty)
-  redis.call('HINCRBY', KEYS[8], user_id, qty)
-  local expires_at = now + hold_ttl_ms
-  redis.call('HSET', KEYS[1], 'status', 'reserved', 'expires_at', expires_at)
-  redis.call('ZADD', KEYS[6], expires_at, res_id)
-  event_type = 'reservation.reserved'
-else
-  redis.call('HSET', KEYS[1], 'status', 'rejected', 'reason', 'out_of_stock')
-end
-redis.call('HSET', KEYS[1], 'seq_decision', seq_decision, 'decided_at', now)
-touch(KEYS[1], now, retention_ms)
-emit(KEYS[1], KEYS[5], channel, event_type, schema)
+decide_one(KEYS[1], KEYS[2], {
+  now = now, hold_ttl_ms = hold_ttl_ms, retention_ms = retention_ms, schema = schema, channel = channel,
+  max_per_user = tonumber(redis.call('HGET', KEYS[7], 'max_per_user') or '0'),
+  closed = sale_state(KEYS[7], now) == 'closed',
+  decided = KEYS[3], depth = KEYS[4], outbox = KEYS[5], holds = KEYS[6], users = KEYS[8], queued = KEYS[9], pending = KEYS[10],
+})
 return answer(1)

@@ -1,27 +1,40 @@
 import { Queue, type JobsOptions } from 'bullmq';
 import type { Redis } from 'ioredis';
-import type { ReserveJob } from '../../core/contracts.ts';
-import { reserveQueueName } from '../../core/keys.ts';
+import { MAX_BATCH, type QueuedRequest, type ReserveJob } from '../../core/contracts.ts';
+import { eventWakeChannel, reserveQueueName } from '../../core/keys.ts';
 import type { Logger } from '../../core/logger.ts';
+import { FlushBatcher } from './flush-batcher.ts';
 
 /**
  * The gateway's side of the per-event BullMQ queues. One Queue object per event, all sharing one
- * connection (a Queue needs no blocking connection). Job options are chosen, not inherited:
- * - jobId is the reservation id: made by the server, never a client's key, and without `:`;
- * - completed jobs are removed at once (the decision lives in the reservation, not the job);
- * - a job whose decision threw is retried at once, without backoff (backoff would reorder the queue),
- *   up to `attempts` times; failed jobs are kept a week for inspection.
+ * connection (a Queue needs no blocking connection). Admitted requests are queued in batches: the
+ * requests of one event admitted while the previous job was being added go together in one job (see
+ * FlushBatcher), so a hot event costs one job per round trip, not one per request. After each job the
+ * gateway names the event on the wake channel, so an owner that closed the event's quiet Worker opens
+ * it again at once.
+ *
+ * Job options are chosen, not inherited:
+ * - job ids are BullMQ's own counter (a batch has no natural id; a replayed request re-queued in a new
+ *   batch is decided as a no-op);
+ * - completed jobs are removed at once (the decisions live in the reservations, not the jobs);
+ * - a job whose decision threw is retried at once, without backoff, up to `attempts` times; failed jobs
+ *   are kept a week for inspection.
  */
 export class ReserveQueues {
   readonly #queues = new Map<string, Queue>();
+  readonly #batchers = new Map<string, FlushBatcher<QueuedRequest>>();
   readonly #connection: Redis;
   readonly #prefix: string;
+  readonly #wakeChannel: string;
   readonly #jobOptions: JobsOptions;
+  readonly #maxBatch: number;
   readonly #logger: Logger;
 
-  constructor(connection: Redis, options: { prefix: string; attempts: number }, logger: Logger) {
+  constructor(connection: Redis, options: { prefix: string; keyPrefix: string; attempts: number; maxBatch?: number }, logger: Logger) {
     this.#connection = connection;
     this.#prefix = options.prefix;
+    this.#wakeChannel = eventWakeChannel(options.keyPrefix);
+    this.#maxBatch = Math.min(options.maxBatch ?? MAX_BATCH, MAX_BATCH);
     this.#logger = logger;
     this.#jobOptions = {
       attempts: options.attempts,
@@ -40,23 +53,21 @@ export class ReserveQueues {
     return queue;
   }
 
-  /** Resolves once the job is in Redis; rejects if it could not be added. */
-  async add(job: ReserveJob): Promise<void> {
-    await this.queue(job.event_id).add('reserve', job, { ...this.#jobOptions, jobId: job.reservation_id });
+  /** Resolves once a job carrying the request is in Redis; rejects if that job could not be added. */
+  add(eventId: string, request: QueuedRequest): Promise<void> {
+    let batcher = this.#batchers.get(eventId);
+    if (!batcher) {
+      batcher = new FlushBatcher((requests) => this.#addJob(eventId, requests), this.#maxBatch);
+      this.#batchers.set(eventId, batcher);
+    }
+    return batcher.add(request);
   }
 
-  /** How long the oldest job still waiting in the event's queue has waited (0 when none waits). */
-  async oldestWaitMs(eventId: string): Promise<number> {
-    const [oldest] = await this.queue(eventId).getJobs(['wait'], 0, 0, true);
-    return oldest ? Math.max(0, Date.now() - oldest.timestamp) : 0;
-  }
-
-  /**
-   * Takes a cancelled request's job out of the queue, if it is still waiting there. Best effort: a job
-   * already being decided stays, and its decision finds the reservation cancelled and changes nothing.
-   */
-  async removeWaiting(eventId: string, reservationId: string): Promise<void> {
-    await this.queue(eventId).remove(reservationId).catch(() => 0);
+  async #addJob(eventId: string, requests: QueuedRequest[]): Promise<void> {
+    const job: ReserveJob = { event_id: eventId, requests };
+    await this.queue(eventId).add('reserve', job, this.#jobOptions);
+    // Best effort: a shard's periodic sweep finds the queue's work if this wake-up is lost.
+    this.#connection.publish(this.#wakeChannel, eventId).catch(() => undefined);
   }
 
   async close(): Promise<void> {

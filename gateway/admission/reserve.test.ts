@@ -55,7 +55,7 @@ describe('admission', () => {
   it('a category missing in Redis is initialised from the catalogue before admission', async () => {
     const eventId = randomUUID();
     const queued: string[] = [];
-    const admitted = await reserve(deps(eventId, async (job) => { queued.push(job.reservation_id); }), 'u1', { event_id: eventId, category: 'VIP', qty: 2 });
+    const admitted = await reserve(deps(eventId, async (_eventId, request) => { queued.push(request.reservation_id); }), 'u1', { event_id: eventId, category: 'VIP', qty: 2 });
     expect(queued).to.deep.equal([admitted.reservationId]);
     expect(admitted).to.include({ position: 0, seqArrival: 1 });
   });

@@ -1,5 +1,5 @@
 import { randomUUID } from 'node:crypto';
-import type { ReserveJob } from '../../core/contracts.ts';
+import type { QueuedRequest } from '../../core/contracts.ts';
 import { AppError } from '../../core/errors.ts';
 import { newReservationId } from '../../core/keys.ts';
 import type { AdmitRequest, AdmitResult } from '../../core/reservation-store.ts';
@@ -12,7 +12,7 @@ export interface AdmissionDeps {
   repairStock(category: CategoryRow, maxPerUser: number): Promise<void>;
   admit(request: AdmitRequest): Promise<AdmitResult>;
   abandon(eventId: string, reservationId: string): Promise<void>;
-  enqueue(job: ReserveJob): Promise<void>;
+  enqueue(eventId: string, request: QueuedRequest): Promise<void>;
   newId?: () => string;
 }
 
@@ -77,7 +77,7 @@ export async function reserve(deps: AdmissionDeps, userId: string, body: Reserve
   }
 
   try {
-    await deps.enqueue({ reservation_id: reservationId, event_id: event.id, category_id: category.id, seq_arrival: result.seqArrival });
+    await deps.enqueue(event.id, { reservation_id: reservationId, seq_arrival: result.seqArrival });
   } catch (err) {
     // Undo only an admission this call made: a replay must not reject the original's request.
     if (result.kind === 'admitted') await deps.abandon(event.id, reservationId).catch(() => undefined);

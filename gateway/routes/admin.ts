@@ -12,7 +12,6 @@ const validateQueue = bodyValidator(queueSettingsSchema);
 export interface AdminRouteDeps {
   readonly catalog: Catalog;
   readonly store: ReservationStore;
-  readonly oldestWaitMs: (eventId: string) => Promise<number>;
   readonly auth: ReturnType<typeof createAuth>;
 }
 
@@ -25,15 +24,15 @@ export function adminRoutes(deps: AdminRouteDeps): Router {
   const router = Router();
 
   const queueView = async (eventId: string) => {
-    const [stats, oldestWaitMs] = await Promise.all([store.queueStats(eventId), deps.oldestWaitMs(eventId)]);
+    const stats = await store.queueStats(eventId);
     return {
       event_id: eventId,
       depth: stats.depth,
       max_depth: stats.maxDepth,
       drain_rate_per_s: stats.drainRatePerS,
-      oldest_wait_ms: oldestWaitMs,
-      // Shard ownership by lease is not built yet: one shard process serves every event.
-      owner: null,
+      oldest_wait_ms: stats.oldestWaitMs,
+      // The shard holding the event's lease, and its fencing token; null while no shard owns it.
+      owner: stats.owner ? { shard_id: stats.owner.shardId, token: stats.owner.token } : null,
     };
   };
 

@@ -18,7 +18,6 @@ export interface LifecycleRouteDeps {
   readonly transitions: HoldTransitions;
   readonly read: (reservationId: string) => Promise<StoredReservation | undefined>;
   readonly idempotency: IdempotencyKeys;
-  readonly removeQueuedJob: (eventId: string, reservationId: string) => Promise<void>;
   readonly auth: ReturnType<typeof createAuth>;
 }
 
@@ -66,7 +65,6 @@ export function lifecycleRoutes(deps: LifecycleRouteDeps): Router {
       if (reservation.status === 'cancelled') return res.json(reservationView(reservation));
       throw new AppError('not_cancellable', `the reservation is ${reservation.status}`);
     }
-    if (result.kind === 'cancelled' && reservation.status === 'queued') await deps.removeQueuedJob(reservation.eventId, id);
     const after = (await read(id))!;
     res.set('Cache-Control', 'no-store').json(reservationView(after));
   });

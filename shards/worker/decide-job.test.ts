@@ -1,11 +1,11 @@
 import { randomUUID } from 'node:crypto';
 import { expect } from 'chai';
-import type { Job } from 'bullmq';
+import { Queue, Worker, type Job } from 'bullmq';
 import type { Redis } from 'ioredis';
-import { newReservationId } from '../../core/keys.ts';
-import { createRedis } from '../../core/redis.ts';
+import { newReservationId, reserveQueueName } from '../../core/keys.ts';
+import { createRedis, Scripts } from '../../core/redis.ts';
 import { ReservationStore } from '../../core/reservation-store.ts';
-import { deleteTestKeys, testConfig, testLogger } from '../../test/support/env.ts';
+import { deleteTestKeys, testConfig, testLogger, waitFor } from '../../test/support/env.ts';
 import { decideJob } from './decide-job.ts';
 
 // The Worker's processor against the real Redis, given job objects as BullMQ hands them over.
@@ -13,12 +13,16 @@ describe('decideJob', () => {
   const config = testConfig();
   let redis: Redis;
   let store: ReservationStore;
+  let scripts: Scripts;
+  const leases = new Map<string, string>();
+  const fenced: string[] = [];
   let processJob: ReturnType<typeof decideJob>;
 
   before(() => {
     redis = createRedis(config.redisUrl, testLogger());
     store = new ReservationStore(redis, { keyPrefix: config.keyPrefix, holdTtlMs: 60_000, retentionMs: 60_000 });
-    processJob = decideJob(store, testLogger());
+    scripts = new Scripts(redis);
+    processJob = decideJob(store, { leaseOf: (e) => leases.get(e), fenced: (e) => fenced.push(e) }, testLogger());
   });
   after(async () => {
     await redis.quit();
@@ -27,34 +31,88 @@ describe('decideJob', () => {
 
   const job = (data: unknown) => ({ id: 'job-1', data }) as Job;
 
-  async function admitted(eventId: string) {
-    await store.initStock(eventId, 'c1', 1, 4);
-    const reservationId = newReservationId(eventId, randomUUID());
-    await store.admit({ reservationId, userId: 'u', eventId, categoryId: 'c1', categoryName: 'A', qty: 1 });
-    return reservationId;
+  async function takeLease(eventId: string, shardId = 'shard-a'): Promise<string> {
+    const k = store.keys(eventId);
+    const [code, value] = (await scripts.run('acquireLease', [k.lease, k.fence], [shardId, 60_000, ''])) as [number, string];
+    expect(code).to.equal(1);
+    return value;
   }
 
-  it('decides a well-formed job and reports the outcome; running it again reports the same outcome', async () => {
+  async function admit(eventId: string, n: number, stock: number): Promise<{ id: string; seq: number }[]> {
+    await store.initStock(eventId, 'c1', stock, 4);
+    const out: { id: string; seq: number }[] = [];
+    for (let i = 0; i < n; i++) {
+      const id = newReservationId(eventId, randomUUID());
+      const r = await store.admit({ reservationId: id, userId: `u${i}`, eventId, categoryId: 'c1', categoryName: 'A', qty: 1 });
+      if (r.kind !== 'admitted') throw new Error(r.kind);
+      out.push({ id, seq: r.seqArrival });
+    }
+    return out;
+  }
+
+  it('decides a batch and every earlier pending arrival, in arrival order; a re-run decides nothing', async () => {
     const eventId = randomUUID();
-    const reservationId = await admitted(eventId);
-    const data = { reservation_id: reservationId, event_id: eventId, category_id: 'c1', seq_arrival: 1 };
-    expect(await processJob(job(data))).to.deep.equal({ status: 'reserved' });
-    expect(await processJob(job(data))).to.deep.equal({ status: 'reserved' });
-    expect((await store.readStock(eventId, ['c1'])).get('c1')).to.include({ available: 0, held: 1 });
+    leases.set(eventId, await takeLease(eventId));
+    const requests = await admit(eventId, 6, 3);
+    // A later gateway's batch (arrivals 4-6) runs before the batch holding 1-3: 1-3 still win.
+    const late = { event_id: eventId, requests: requests.slice(3).map((r) => ({ reservation_id: r.id, seq_arrival: r.seq })) };
+    expect(await processJob(job(late))).to.deep.equal({ status: 'decided', decided: 6 });
+    const states = await Promise.all(requests.map(async (r) => (await store.read(r.id))!));
+    expect(states.map((s) => s.status)).to.deep.equal(['reserved', 'reserved', 'reserved', 'rejected', 'rejected', 'rejected']);
+    expect(states.map((s) => s.seqDecision), 'decided in arrival order').to.deep.equal([1, 2, 3, 4, 5, 6]);
+    const early = { event_id: eventId, requests: requests.slice(0, 3).map((r) => ({ reservation_id: r.id, seq_arrival: r.seq })) };
+    expect(await processJob(job(early))).to.deep.equal({ status: 'decided', decided: 0 });
+    expect(await processJob(job(late))).to.deep.equal({ status: 'decided', decided: 0 });
+    expect((await store.readStock(eventId, ['c1'])).get('c1')).to.include({ available: 0, held: 3 });
   });
 
-  it('a malformed job that names a reservation rejects it internal_error instead of leaving it queued', async () => {
+  it('decides nothing past the batch: a later arrival not in any job yet stays queued', async () => {
     const eventId = randomUUID();
-    const reservationId = await admitted(eventId);
-    expect(await processJob(job({ reservation_id: reservationId, event_id: eventId, seq_arrival: 'first' }))).to.deep.equal({ status: 'malformed' });
-    expect(await store.read(reservationId)).to.include({ status: 'rejected', reason: 'internal_error' });
+    leases.set(eventId, await takeLease(eventId));
+    const [first, second] = await admit(eventId, 2, 5);
+    expect(await processJob(job({ event_id: eventId, requests: [{ reservation_id: first!.id, seq_arrival: first!.seq }] }))).to.deep.equal({ status: 'decided', decided: 1 });
+    expect(await store.read(second!.id)).to.include({ status: 'queued' });
+  });
+
+  it('a malformed job that names requests rejects them internal_error instead of leaving them queued', async () => {
+    const eventId = randomUUID();
+    const [r] = await admit(eventId, 1, 1);
+    expect(await processJob(job({ event_id: eventId, requests: [{ reservation_id: r!.id, seq_arrival: 'first' }] }))).to.deep.equal({ status: 'malformed', decided: 0 });
+    expect(await store.read(r!.id)).to.include({ status: 'rejected', reason: 'internal_error' });
     expect((await store.readStock(eventId, ['c1'])).get('c1')).to.include({ available: 1 });
+    expect(await processJob(job({ hello: 'world' }))).to.deep.equal({ status: 'malformed', decided: 0 });
   });
 
-  it('a job naming nothing is completed as malformed, and one naming an unknown reservation as unknown', async () => {
-    expect(await processJob(job({ hello: 'world' }))).to.deep.equal({ status: 'malformed' });
+  it('fenced: with a lease that is not the current one nothing is decided, and the job goes back to wait (neither completed nor failed)', async () => {
     const eventId = randomUUID();
-    const unknown = { reservation_id: newReservationId(eventId, randomUUID()), event_id: eventId, category_id: 'c1', seq_arrival: 3 };
-    expect(await processJob(job(unknown))).to.deep.equal({ status: 'unknown' });
+    const stale = await takeLease(eventId, 'old-owner');
+    await redis.del(store.keys(eventId).lease);
+    const current = await takeLease(eventId, 'new-owner');
+    expect(Number(current.split(':')[0]), 'the new token is higher').to.be.greaterThan(Number(stale.split(':')[0]));
+    leases.set(eventId, stale);
+    const [r] = await admit(eventId, 1, 1);
+
+    const queue = new Queue(reserveQueueName(eventId), { connection: redis, prefix: config.queuePrefix });
+    const added = await queue.add('reserve', { event_id: eventId, requests: [{ reservation_id: r!.id, seq_arrival: r!.seq }] }, { attempts: 3 });
+    const failed: string[] = [];
+    const completed: string[] = [];
+    const worker = new Worker(queue.name, processJob, { connection: createRedis(config.redisUrl, testLogger(), { maxRetriesPerRequest: null }), prefix: config.queuePrefix });
+    worker.on('failed', (j) => failed.push(String(j?.id)));
+    worker.on('completed', (j) => completed.push(String(j.id)));
+    await waitFor('the shard to notice it is fenced', () => fenced.includes(eventId));
+    await worker.close();
+    const state = await waitFor('the job back in wait', async () => ((await added.getState()) === 'waiting' ? 'waiting' : undefined));
+    expect(state).to.equal('waiting');
+    expect(failed).to.deep.equal([]);
+    expect(completed).to.deep.equal([]);
+    expect((await queue.getJob(added.id!))!.attemptsMade, 'no attempt used').to.equal(0);
+    expect(await store.read(r!.id)).to.include({ status: 'queued' });
+    expect((await store.readStock(eventId, ['c1'])).get('c1')).to.include({ available: 1, held: 0 });
+
+    // The current owner decides it.
+    leases.set(eventId, current);
+    expect(await processJob(job((await queue.getJob(added.id!))!.data))).to.deep.equal({ status: 'decided', decided: 1 });
+    expect(await store.read(r!.id)).to.include({ status: 'reserved' });
+    await queue.close();
   });
 });

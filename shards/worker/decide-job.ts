@@ -1,36 +1,57 @@
-import type { Job } from 'bullmq';
+import { WaitingError, type Job } from 'bullmq';
 import { parseReserveJob } from '../../core/contracts.ts';
 import type { Logger } from '../../core/logger.ts';
-import type { DecideResult, ReservationStore } from '../../core/reservation-store.ts';
+import type { ReservationStore } from '../../core/reservation-store.ts';
 
 export interface JobOutcome {
-  readonly status: string;
-  readonly reason?: string;
+  /** `decided`: the batch's requests (and any earlier arrival still pending) are decided */
+  readonly status: 'decided' | 'malformed';
+  /** requests this run decided (0 when another job had decided them first) */
+  readonly decided: number;
+}
+
+export interface DecideJobDeps {
+  /** this shard's lease value for the event, if it holds one */
+  leaseOf(eventId: string): string | undefined;
+  /** called when the decision script refuses the lease (or the shard holds none) */
+  fenced(eventId: string): void;
 }
 
 /**
- * The Worker's processor, kept thin: parse the job, run the decision script, report the outcome. A job
- * that throws (Redis unreachable) is retried by BullMQ without backoff; the decision is idempotent, so a
- * re-run returns the first decision. A malformed payload is never retried: if it names a reservation,
- * that reservation is rejected `internal_error` so nobody waits on it forever.
+ * The Worker's processor, kept thin: parse the batch, then decide the event's pending requests in
+ * arrival order up to the batch's highest arrival number (decideBatch), fenced by this shard's lease.
+ *
+ * - Fenced (the lease is gone or someone else's): nothing was decided; the job goes back to `wait`
+ *   (moveToWait + WaitingError: neither completed nor failed, no attempt used) for the owner, and the
+ *   shard stops serving the event.
+ * - Redis unreachable: the job throws and BullMQ retries it at once (no backoff); deciding is
+ *   idempotent, so a re-run decides only what is still queued.
+ * - Malformed payload: never retried; each request it names is rejected `internal_error` so nobody
+ *   waits forever.
  */
-export function decideJob(store: ReservationStore, logger: Logger) {
-  return async (job: Job): Promise<JobOutcome> => {
+export function decideJob(store: ReservationStore, deps: DecideJobDeps, logger: Logger) {
+  return async (job: Job, token?: string): Promise<JobOutcome> => {
     const parsed = parseReserveJob(job.data);
     if (!parsed.ok) {
-      const data = job.data as { reservation_id?: unknown; event_id?: unknown } | undefined;
       logger.error({ job_id: job.id, err: parsed.error }, 'malformed reserve job');
-      if (typeof data?.reservation_id === 'string' && typeof data.event_id === 'string') {
-        await store.abandon(data.event_id, data.reservation_id);
+      const data = job.data as { event_id?: unknown; requests?: unknown } | undefined;
+      if (typeof data?.event_id === 'string' && Array.isArray(data.requests)) {
+        for (const r of data.requests as { reservation_id?: unknown }[]) {
+          if (typeof r?.reservation_id === 'string') await store.abandon(data.event_id, r.reservation_id);
+        }
       }
-      return { status: 'malformed' };
+      return { status: 'malformed', decided: 0 };
     }
-    const { reservation_id: reservationId, event_id: eventId, category_id: categoryId } = parsed.value;
-    const result: DecideResult = await store.decide(eventId, reservationId, categoryId);
-    if (result.kind === 'unknown_reservation') {
-      logger.warn({ job_id: job.id, reservation_id: reservationId, event_id: eventId }, 'reserve job names no reservation');
-      return { status: 'unknown' };
+    const { event_id: eventId, requests } = parsed.value;
+    const maxSeq = Math.max(...requests.map((r) => r.seq_arrival));
+    const lease = deps.leaseOf(eventId);
+    const result = lease === undefined ? { kind: 'fenced' as const, decided: 0 } : await store.decideUpTo(eventId, maxSeq, lease);
+    if (result.kind === 'fenced') {
+      logger.warn({ job_id: job.id, event_id: eventId, lease }, 'not the owner of this event any more: job handed back');
+      deps.fenced(eventId);
+      await job.moveToWait(token);
+      throw new WaitingError();
     }
-    return result.reason ? { status: result.status, reason: result.reason } : { status: result.status };
+    return { status: 'decided', decided: result.decided };
   };
 }

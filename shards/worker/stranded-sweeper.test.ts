@@ -8,8 +8,8 @@ import { ReservationStore } from '../../core/reservation-store.ts';
 import { deleteTestKeys, testConfig, testLogger, waitFor } from '../../test/support/env.ts';
 import { StrandedSweeper } from './stranded-sweeper.ts';
 
-// Against the real Redis and BullMQ: one admitted request whose job never reached the queue (a gateway
-// that died in between), one whose job is waiting.
+// Against the real Redis and BullMQ: admitted requests whose job never reached the queue (a gateway that
+// died in between), with and without a later job in the queue.
 describe('stranded-job sweeper', () => {
   const config = testConfig();
   let redis: Redis;
@@ -29,23 +29,39 @@ describe('stranded-job sweeper', () => {
     await deleteTestKeys(config);
   });
 
-  it('releases an admitted request that has no job (rejected internal_error, depth freed) and leaves one with a job alone', async () => {
-    const stranded = newReservationId(eventId, randomUUID());
-    const waiting = newReservationId(eventId, randomUUID());
-    await store.admit({ reservationId: stranded, userId: 'u1', eventId, categoryId: 'c1', categoryName: 'A', qty: 1 });
-    await store.admit({ reservationId: waiting, userId: 'u2', eventId, categoryId: 'c1', categoryName: 'A', qty: 1 });
-    await queue.add('reserve', { reservation_id: waiting, event_id: eventId, category_id: 'c1', seq_arrival: 2 }, { jobId: waiting });
+  const hasJobs = async () => (await queue.getJobCountByTypes('wait', 'active', 'delayed', 'prioritized')) > 0;
 
-    const sweeper = new StrandedSweeper(store, () => queue, { intervalMs: 50, graceMs: 100 }, testLogger());
+  it('leaves pending requests alone while the queue holds a job (a job decides every earlier arrival)', async () => {
+    const stranded = newReservationId(eventId, randomUUID());
+    const queued = newReservationId(eventId, randomUUID());
+    await store.admit({ reservationId: stranded, userId: 'u1', eventId, categoryId: 'c1', categoryName: 'A', qty: 1 });
+    const second = await store.admit({ reservationId: queued, userId: 'u2', eventId, categoryId: 'c1', categoryName: 'A', qty: 1 });
+    if (second.kind !== 'admitted') throw new Error(second.kind);
+    const job = await queue.add('reserve', { event_id: eventId, requests: [{ reservation_id: queued, seq_arrival: second.seqArrival }] });
+
+    const sweeper = new StrandedSweeper(store, hasJobs, { intervalMs: 50, graceMs: 100 }, testLogger());
     sweeper.setEvents([eventId]);
     expect(await sweeper.sweep(), 'nothing is older than the grace yet').to.equal(0);
+    await waitFor('both to pass the grace', async () => (await store.pendingSince(eventId, Date.now() - 100, 10)).length === 2);
+    expect(await sweeper.sweep(), 'a job is queued').to.equal(0);
+
+    // Once the queue is empty (say the job was taken out), nothing can decide them: both are released.
+    await job.remove();
+    expect(await sweeper.sweep()).to.equal(2);
+    expect(await store.read(stranded)).to.include({ status: 'rejected', reason: 'internal_error' });
+    expect(await store.read(queued)).to.include({ status: 'rejected', reason: 'internal_error' });
+    expect(await redis.get(store.keys(eventId).depth)).to.equal('0');
+    expect(await store.pendingSince(eventId, Date.now() + 1_000, 10)).to.deep.equal([]);
+  });
+
+  it('releases a stranded request found by the periodic sweep', async () => {
+    const stranded = newReservationId(eventId, randomUUID());
+    await store.admit({ reservationId: stranded, userId: 'u3', eventId, categoryId: 'c1', categoryName: 'A', qty: 1 });
+    const sweeper = new StrandedSweeper(store, hasJobs, { intervalMs: 50, graceMs: 100 }, testLogger());
+    sweeper.setEvents([eventId]);
     sweeper.start();
     await waitFor('the stranded request to be released', () => sweeper.released === 1 || undefined);
     await sweeper.close();
-
     expect(await store.read(stranded)).to.include({ status: 'rejected', reason: 'internal_error' });
-    expect(await store.read(waiting)).to.include({ status: 'queued' });
-    expect(await redis.get(store.keys(eventId).depth)).to.equal('1');
-    expect(await store.pendingSince(eventId, Date.now() + 1_000, 10)).to.deep.equal([waiting]);
   });
 });

@@ -1,28 +1,28 @@
-import type { Queue } from 'bullmq';
 import type { Logger } from '../../core/logger.ts';
 import type { ReservationStore } from '../../core/reservation-store.ts';
 import { runEvery } from '../periodic.ts';
 
 /**
  * Finds requests that were admitted (counted in the depth, `queued`) but whose job never reached the
- * queue: a gateway that died between the admission script and `Queue.add`. Every `intervalMs` it looks
- * at each owned event's admitted, undecided reservations older than `graceMs` (far longer than the
- * milliseconds between the two steps) and releases each one that has no job: rejected
- * `internal_error`, its place in the depth freed. A request with a job, however long its queue, is
- * left alone.
+ * queue: a gateway that died between the admission script and `Queue.add`. Such a request is decided
+ * in turn if any later request of its event is queued (a job decides every pending request up to its
+ * batch's highest arrival number); it is stranded only if none follows. So every `intervalMs`, for each
+ * owned event whose queue holds no job at all (none waiting, active, delayed or paused), the pending
+ * requests admitted more than `graceMs` ago (far longer than the milliseconds between admission and
+ * enqueue) have no job, and each is released: rejected `internal_error`, its place in the depth freed.
  */
 export class StrandedSweeper {
   readonly #store: ReservationStore;
-  readonly #queueOf: (eventId: string) => Queue;
+  readonly #queueHasJobs: (eventId: string) => Promise<boolean>;
   readonly #options: { intervalMs: number; graceMs: number };
   readonly #logger: Logger;
   #eventIds: string[] = [];
   #loop: { close(): Promise<void> } | undefined;
   #released = 0;
 
-  constructor(store: ReservationStore, queueOf: (eventId: string) => Queue, options: { intervalMs: number; graceMs: number }, logger: Logger) {
+  constructor(store: ReservationStore, queueHasJobs: (eventId: string) => Promise<boolean>, options: { intervalMs: number; graceMs: number }, logger: Logger) {
     this.#store = store;
-    this.#queueOf = queueOf;
+    this.#queueHasJobs = queueHasJobs;
     this.#options = options;
     this.#logger = logger.child({ component: 'stranded-sweeper' });
   }
@@ -48,8 +48,8 @@ export class StrandedSweeper {
     let released = 0;
     for (const eventId of this.#eventIds) {
       const candidates = await this.#store.pendingSince(eventId, Date.now() - this.#options.graceMs, 500);
+      if (candidates.length === 0 || (await this.#queueHasJobs(eventId))) continue;
       for (const reservationId of candidates) {
-        if (await this.#queueOf(eventId).getJob(reservationId)) continue;
         await this.#store.abandon(eventId, reservationId);
         this.#logger.warn({ event_id: eventId, reservation_id: reservationId }, 'admitted request without a job: released (rejected internal_error)');
         released++;

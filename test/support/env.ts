@@ -23,7 +23,7 @@ export function testConfig(overrides: Partial<Record<keyof Config, unknown>> = {
     port: 0,
     shardPort: 0,
     persisterPort: 0,
-    eventRefreshMs: 200,
+    leaseTtlMs: 3_000,
     // Tests send thousands of requests from one address and user: limits are off unless a test sets them.
     rateLimitPerMin: 0,
     rateLimitUserPerMin: 0,

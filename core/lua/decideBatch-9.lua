@@ -1,0 +1,49 @@
+-- Decides an event's admitted requests in arrival order: every pending request whose arrival number
+-- is at most `max_seq` (the highest of the job's batch), lowest first, up to `limit` of them per call,
+-- each by the rules of `decide_one` (in the prelude). Requests of other gateways' batches that arrived
+-- earlier are decided here too, before this batch's (their own jobs then find them decided and change
+-- nothing), so batching never decides a later arrival before an earlier admitted one.
+--
+-- Fenced: nothing happens unless the event's lease still holds the caller's value (`<token>:<shard>`);
+-- a shard that lost its lease (paused, partitioned, slow) cannot take seats.
+--
+-- KEYS[1] decided    decision counter
+-- KEYS[2] depth      requests admitted and not yet decided
+-- KEYS[3] outbox     the event's outbox stream
+-- KEYS[4] holds      sorted set of held reservation ids by due time (ms)
+-- KEYS[5] meta       the event's settings hash {max_per_user, sale_state, sales_open_at, sales_close_at}
+-- KEYS[6] users      seats held or bought per user of this event
+-- KEYS[7] queued     requests queued per user of this event
+-- KEYS[8] pending    admitted, undecided reservation ids scored by arrival number
+-- KEYS[9] lease      the event's owner lease
+-- ARGV: lease_value, max_seq, limit, base (e.g. "wt:{evt-<id>}"), hold_ttl_ms, retention_ms, schema, channel
+-- The reservation and category keys are built from `base` (same hash tag, so one Redis Cluster slot).
+--
+-- Returns {-1}                 fenced: the lease is not the caller's (nothing changed)
+--         {1, decided, more}   decided `decided` requests; more = 1 if requests up to max_seq remain
+local lease_value, max_seq, limit, base = ARGV[1], ARGV[2], tonumber(ARGV[3]), ARGV[4]
+if redis.call('GET', KEYS[9]) ~= lease_value then return { -1 } end
+
+local now = now_ms()
+local ctx = {
+  now = now, hold_ttl_ms = tonumber(ARGV[5]), retention_ms = tonumber(ARGV[6]), schema = ARGV[7], channel = ARGV[8],
+  max_per_user = tonumber(redis.call('HGET', KEYS[5], 'max_per_user') or '0'),
+  closed = sale_state(KEYS[5], now) == 'closed',
+  decided = KEYS[1], depth = KEYS[2], outbox = KEYS[3], holds = KEYS[4], users = KEYS[6], queued = KEYS[7], pending = KEYS[8],
+}
+
+local ids = redis.call('ZRANGEBYSCORE', KEYS[8], '-inf', max_seq, 'LIMIT', 0, limit)
+local decided = 0
+for _, res_id in ipairs(ids) do
+  local res_key = base .. ':res:' .. res_id
+  local r = redis.call('HMGET', res_key, 'status', 'category_id')
+  if r[1] == 'queued' then
+    decide_one(res_key, base .. ':cat:' .. r[2], ctx)
+    decided = decided + 1
+  else
+    -- Not queued (its hash outlived by the pending entry): forget it; it was counted in the depth.
+    redis.call('ZREM', KEYS[8], res_id)
+    if not r[1] and redis.call('DECR', KEYS[2]) < 0 then redis.call('SET', KEYS[2], 0) end
+  end
+end
+return { 1, decided, #ids == limit and 1 or 0 }

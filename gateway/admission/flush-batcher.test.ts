@@ -1,0 +1,55 @@
+import { expect } from 'chai';
+import { FlushBatcher } from './flush-batcher.ts';
+
+describe('FlushBatcher', () => {
+  it('flushes the first item at once and what arrives during a flush together next, in order', async () => {
+    const flushed: number[][] = [];
+    let release!: () => void;
+    const gate = new Promise<void>((resolve) => { release = resolve; });
+    const batcher = new FlushBatcher<number>(async (items) => {
+      flushed.push(items);
+      if (flushed.length === 1) await gate;
+    }, 100);
+    const first = batcher.add(1);
+    const rest = [2, 3, 4].map((n) => batcher.add(n));
+    expect(flushed, 'the first flush starts without waiting').to.deep.equal([[1]]);
+    expect(batcher.waiting).to.equal(3);
+    release();
+    await Promise.all([first, ...rest]);
+    expect(flushed).to.deep.equal([[1], [2, 3, 4]]);
+  });
+
+  it('never puts more than maxBatch items in one flush', async () => {
+    const flushed: number[][] = [];
+    let release!: () => void;
+    const gate = new Promise<void>((resolve) => { release = resolve; });
+    const batcher = new FlushBatcher<number>(async (items) => {
+      flushed.push(items);
+      if (flushed.length === 1) await gate;
+    }, 2);
+    const all = [1, 2, 3, 4, 5, 6].map((n) => batcher.add(n));
+    release();
+    await Promise.all(all);
+    expect(flushed).to.deep.equal([[1], [2, 3], [4, 5], [6]]);
+  });
+
+  it("rejects exactly the items of a failed flush and goes on with the next", async () => {
+    let calls = 0;
+    let release!: () => void;
+    const gate = new Promise<void>((resolve) => { release = resolve; });
+    const batcher = new FlushBatcher<string>(async () => {
+      calls++;
+      if (calls === 1) await gate;
+      if (calls === 2) throw new Error('queue down');
+    }, 10);
+    const a = batcher.add('a');
+    const b = batcher.add('b');
+    const c = batcher.add('c');
+    release();
+    await a;
+    const results = await Promise.allSettled([b, c]);
+    expect(results.map((r) => r.status)).to.deep.equal(['rejected', 'rejected']);
+    await batcher.add('d');
+    expect(calls).to.equal(3);
+  });
+});
