@@ -3,7 +3,7 @@ import { eventKeys, eventRegistryKey, eventWakeChannel, shardRegistryKey } from 
 import type { Logger } from '../../core/logger.ts';
 import { Scripts } from '../../core/redis.ts';
 import { runEvery } from '../periodic.ts';
-import { planOwnership } from './plan.ts';
+import { fairShare, planOwnership } from './plan.ts';
 
 /** What the shard does when it gains or loses an event (both may be called again for the same event). */
 export interface OwnershipHooks {
@@ -38,6 +38,9 @@ export class EventOwnership {
   readonly #logger: Logger;
   readonly #leases = new Map<string, string>();
   #freeBefore = new Set<string>();
+  /** what the last round saw: every registered event, and the live shards */
+  #lastEvents = new Set<string>();
+  #lastLive = 1;
   #chain: Promise<unknown> = Promise.resolve();
   #loop: { close(): Promise<void> } | undefined;
   #closed = false;
@@ -84,6 +87,8 @@ export class EventOwnership {
       for (const eventId of events) pipeline.exists(eventKeys(this.#options.keyPrefix, eventId).lease);
       const replies = (await pipeline.exec()) ?? [];
       const free = new Set(events.filter((_, i) => replies[i]?.[1] === 0));
+      this.#lastEvents = new Set(events);
+      this.#lastLive = liveShards;
       const plan = planOwnership({ events, owned: new Set(this.#leases.keys()), free, freeBefore: this.#freeBefore, liveShards, busy: this.#hooks.busy() });
       for (const eventId of plan.acquire) await this.#take(eventId);
       for (const eventId of plan.release) await this.#handOver(eventId);
@@ -91,10 +96,18 @@ export class EventOwnership {
     });
   }
 
-  /** Takes the event if no shard owns it (a new event, or one handed over); a no-op otherwise. */
+  /**
+   * Takes the event at once if no shard owns it (a new event, one handed over, one whose owner died)
+   * and this shard is below its fair share counting it; otherwise the rounds decide (an event left
+   * free for two rounds is taken whatever the share). So a shard handing an event over does not take
+   * it straight back, and a new event goes to a shard with room.
+   */
   tryAcquire(eventId: string): Promise<void> {
     return this.#serial(async () => {
-      if (!this.#closed && !this.#leases.has(eventId)) await this.#take(eventId);
+      if (this.#closed || this.#leases.has(eventId)) return;
+      const events = this.#lastEvents.size + (this.#lastEvents.has(eventId) ? 0 : 1);
+      if (this.#leases.size >= fairShare(events, this.#lastLive)) return;
+      await this.#take(eventId);
     });
   }
 
