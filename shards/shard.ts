@@ -121,7 +121,9 @@ export async function startShard(config: Config, logger: Logger): Promise<Shard>
     sweeper.setEvents(owned);
   };
   /** Opens the event's Worker if its queue has work (a job waiting, or one a dead owner left active). */
+  let closed = false;
   const serve = async (eventId: string) => {
+    if (closed) return;
     if (ownership?.leaseOf(eventId) !== undefined && (await queueHasJobs(eventId))) await workers.open(eventId);
   };
   const owner = new EventOwnership(redis, { keyPrefix: config.keyPrefix, shardId, leaseTtlMs: config.leaseTtlMs }, {
@@ -173,7 +175,6 @@ export async function startShard(config: Config, logger: Logger): Promise<Shard>
   });
 
   // Topic creation waits for Kafka; decisions do not: the relay publishes once Kafka answers.
-  let closed = false;
   const topicsReady = ensureTopics(kafka, [config.reservationsTopic, config.deadLetterTopic], config.topicPartitions)
     .catch((err: unknown) => log.warn({ err: (err as Error).message }, 'could not create topics yet (the relay retries)'))
     .finally(() => { if (!closed) relay.start(); });

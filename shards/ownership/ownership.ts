@@ -38,9 +38,6 @@ export class EventOwnership {
   readonly #logger: Logger;
   readonly #leases = new Map<string, string>();
   #freeBefore = new Set<string>();
-  /** what the last round saw: every registered event, and the live shards */
-  #lastEvents = new Set<string>();
-  #lastLive = 1;
   #chain: Promise<unknown> = Promise.resolve();
   #loop: { close(): Promise<void> } | undefined;
   #closed = false;
@@ -87,8 +84,6 @@ export class EventOwnership {
       for (const eventId of events) pipeline.exists(eventKeys(this.#options.keyPrefix, eventId).lease);
       const replies = (await pipeline.exec()) ?? [];
       const free = new Set(events.filter((_, i) => replies[i]?.[1] === 0));
-      this.#lastEvents = new Set(events);
-      this.#lastLive = liveShards;
       const plan = planOwnership({ events, owned: new Set(this.#leases.keys()), free, freeBefore: this.#freeBefore, liveShards, busy: this.#hooks.busy() });
       for (const eventId of plan.acquire) await this.#take(eventId);
       for (const eventId of plan.release) await this.#handOver(eventId);
@@ -98,15 +93,19 @@ export class EventOwnership {
 
   /**
    * Takes the event at once if no shard owns it (a new event, one handed over, one whose owner died)
-   * and this shard is below its fair share counting it; otherwise the rounds decide (an event left
-   * free for two rounds is taken whatever the share). So a shard handing an event over does not take
-   * it straight back, and a new event goes to a shard with room.
+   * and this shard is below its fair share (registered events over live shards, read now); otherwise
+   * the rounds decide (an event left free for two rounds is taken whatever the share). So a shard
+   * handing an event over does not take it straight back, and a new event goes to a shard with room.
    */
   tryAcquire(eventId: string): Promise<void> {
     return this.#serial(async () => {
       if (this.#closed || this.#leases.has(eventId)) return;
-      const events = this.#lastEvents.size + (this.#lastEvents.has(eventId) ? 0 : 1);
-      if (this.#leases.size >= fairShare(events, this.#lastLive)) return;
+      if ((await this.#redis.exists(eventKeys(this.#options.keyPrefix, eventId).lease)) === 1) return;
+      const [events, live] = await Promise.all([
+        this.#redis.scard(eventRegistryKey(this.#options.keyPrefix)),
+        this.#redis.zcard(shardRegistryKey(this.#options.keyPrefix)),
+      ]);
+      if (this.#leases.size >= fairShare(Math.max(events, 1), Math.max(live, 1))) return;
       await this.#take(eventId);
     });
   }
@@ -121,8 +120,9 @@ export class EventOwnership {
     this.#closed = true;
     await this.#loop?.close();
     await this.#serial(async () => {
-      for (const eventId of [...this.#leases.keys()]) await this.#handOver(eventId);
+      // Leave the registry first, so the shards taking over count their share without this one.
       await this.#redis.zrem(shardRegistryKey(this.#options.keyPrefix), this.#options.shardId);
+      for (const eventId of [...this.#leases.keys()]) await this.#handOver(eventId);
     });
   }
 

@@ -39,6 +39,7 @@ export class EventWorkers {
   readonly #onFailed: (eventId: string, job: Job | undefined, err: Error) => void;
   readonly #live = new Map<string, Live>();
   #opened = 0;
+  #closed = false;
 
   constructor(connection: Redis, options: EventWorkersOptions, processor: Processor, onFailed: (eventId: string, job: Job | undefined, err: Error) => void, logger: Logger) {
     this.#connection = connection;
@@ -65,9 +66,11 @@ export class EventWorkers {
 
   /** Opens the event's Worker unless it is open; false if the bound is reached and nothing can be closed. */
   async open(eventId: string): Promise<boolean> {
+    if (this.#closed) return false;
     const existing = this.#live.get(eventId);
     if (existing && !existing.closing) return true;
     if (existing?.closing) await existing.closing;
+    if (this.#closed) return false;
     if (this.#live.has(eventId)) return true;
     if (this.#live.size >= this.#options.maxWorkers) {
       const idlest = [...this.#live].filter(([, l]) => l.active === 0 && !l.closing).sort(([, a], [, b]) => a.lastActiveAt - b.lastActiveAt)[0];
@@ -76,6 +79,7 @@ export class EventWorkers {
         return false;
       }
       await this.close(idlest[0]);
+      if (this.#closed) return false;
       if (this.#live.has(eventId)) return true;
     }
     const worker = new Worker(reserveQueueName(eventId), this.#processor, {
@@ -116,7 +120,9 @@ export class EventWorkers {
     return idle;
   }
 
+  /** Closes every Worker; open() refuses from now on. */
   async closeAll(): Promise<void> {
+    this.#closed = true;
     await Promise.all([...this.#live.keys()].map((e) => this.close(e)));
   }
 }
