@@ -14,15 +14,21 @@ local SNAPSHOT_NUMBERS = { qty = true, seq_arrival = true, seq_decision = true, 
 local SNAPSHOT_STRINGS = { reservation_id = true, event_id = true, category_id = true, category = true,
   user_id = true, status = true, reason = true, booking_id = true }
 
+-- Appends a snapshot (a table of the reservation's fields) to the outbox and announces the change.
+local function emit_snapshot(snap, outbox_key, channel, event_type, schema)
+  snap.schema, snap.type = tonumber(schema), event_type
+  redis.call('XADD', outbox_key, '*', 'type', event_type, 'snapshot', cjson.encode(snap))
+  if channel ~= '' then redis.call('PUBLISH', channel, snap.reservation_id .. ' ' .. snap.status) end
+end
+
 local function emit(res_key, outbox_key, channel, event_type, schema)
   local flat = redis.call('HGETALL', res_key)
-  local snap = { schema = tonumber(schema), type = event_type }
+  local snap = {}
   for i = 1, #flat, 2 do
     local k, v = flat[i], flat[i + 1]
     if SNAPSHOT_NUMBERS[k] then snap[k] = tonumber(v) elseif SNAPSHOT_STRINGS[k] then snap[k] = v end
   end
-  redis.call('XADD', outbox_key, '*', 'type', event_type, 'snapshot', cjson.encode(snap))
-  if channel ~= '' then redis.call('PUBLISH', channel, snap.reservation_id .. ' ' .. snap.status) end
+  emit_snapshot(snap, outbox_key, channel, event_type, schema)
 end
 
 local function release(res_key, cat_key, users_key, holds_key)
@@ -55,21 +61,29 @@ local function sale_state(meta_key, now)
   return 'open', 0
 end
 
--- Decides one `queued` reservation (the caller checked the status); `ctx` holds what a call reads once:
---   ctx.now, ctx.hold_ttl_ms, ctx.retention_ms, ctx.schema, ctx.channel, ctx.max_per_user,
---   ctx.closed (the sale is closed), and the keys ctx.decided, ctx.depth, ctx.outbox, ctx.holds,
---   ctx.users, ctx.queued, ctx.pending.
+-- The fields of a reservation a decision reads (all of its snapshot: no second read to emit it).
+local DECIDE_FIELDS = { 'status', 'reservation_id', 'event_id', 'category_id', 'category', 'user_id',
+  'qty', 'seq_arrival', 'created_at', 'version', 'booking_id' }
+
+-- Decides one reservation whose fields `f` (read with DECIDE_FIELDS, status `queued`) the caller has,
+-- as the `seq_decision`-th decision. `ctx` holds what a call reads once: ctx.now, ctx.hold_ttl_ms,
+-- ctx.retention_ms, ctx.schema, ctx.channel, ctx.max_per_user, ctx.closed (the sale is closed),
+-- ctx.avail (category key -> seats available, read once per call and kept current), ctx.base, and the
+-- keys ctx.outbox, ctx.holds, ctx.users, ctx.queued. The caller moves the decided, depth and pending
+-- counters (once per call).
 -- The rules, in order: a reservation or stock that cannot be read (no stock hash, no max_per_user, a
 -- field that is not a number) -> rejected internal_error; sale closed -> rejected sales_closed; the
 -- user's seats plus qty above max_per_user -> rejected limit_exceeded; `qty` seats available ->
 -- reserved (a hold until now + hold_ttl_ms); else rejected out_of_stock.
 -- Everything is read and checked before the first write, because Redis does not undo a script's
--- writes when it fails halfway. The reservation takes the next decision number, leaves the depth, its
--- user's queued count and the pending set, and its snapshot goes to the outbox.
-local function decide_one(res_key, cat_key, ctx)
-  local r = redis.call('HMGET', res_key, 'reservation_id', 'user_id', 'qty')
-  local res_id, user_id, qty = r[1], r[2], tonumber(r[3] or '')
-  local available = tonumber(redis.call('HGET', cat_key, 'available') or '')
+-- writes when it fails halfway. One HSET writes the decision; its snapshot goes to the outbox.
+local function decide_one(res_key, cat_key, f, seq_decision, ctx)
+  local res_id, user_id, qty = f[2], f[6], tonumber(f[7] or '')
+  local available = ctx.avail[cat_key]
+  if available == nil then
+    available = tonumber(redis.call('HGET', cat_key, 'available') or '') or false
+    ctx.avail[cat_key] = available
+  end
   local user_seats = user_id and tonumber(redis.call('HGET', ctx.users, user_id) or '0')
 
   local status, reason = 'rejected', nil
@@ -85,23 +99,29 @@ local function decide_one(res_key, cat_key, ctx)
     reason = 'out_of_stock'
   end
 
-  local seq_decision = redis.call('INCR', ctx.decided)
-  if redis.call('DECR', ctx.depth) < 0 then redis.call('SET', ctx.depth, 0) end
+  local now = ctx.now
+  local version = (tonumber(f[10] or '0') or 0) + 1
+  local snap = { reservation_id = res_id, event_id = f[3], category_id = f[4], category = f[5], user_id = user_id,
+    qty = qty, seq_arrival = tonumber(f[8] or ''), created_at = tonumber(f[9] or ''), booking_id = f[11],
+    status = status, seq_decision = seq_decision, decided_at = now, updated_at = now, version = version }
   if user_id and redis.call('HINCRBY', ctx.queued, user_id, -1) <= 0 then redis.call('HDEL', ctx.queued, user_id) end
-  redis.call('ZREM', ctx.pending, res_id)
-  local event_type = 'reservation.rejected'
+  local event_type, keep_until = 'reservation.rejected', now
   if status == 'reserved' then
+    ctx.avail[cat_key] = available - qty
     redis.call('HINCRBY', cat_key, 'available', -qty)
     redis.call('HINCRBY', cat_key, 'held', qty)
     redis.call('HINCRBY', ctx.users, user_id, qty)
-    local expires_at = ctx.now + ctx.hold_ttl_ms
-    redis.call('HSET', res_key, 'status', 'reserved', 'expires_at', expires_at)
+    local expires_at = now + ctx.hold_ttl_ms
     redis.call('ZADD', ctx.holds, expires_at, res_id)
-    event_type = 'reservation.reserved'
+    redis.call('HSET', res_key, 'status', 'reserved', 'expires_at', expires_at, 'seq_decision', seq_decision,
+      'decided_at', now, 'updated_at', now, 'version', version)
+    snap.expires_at, keep_until, event_type = expires_at, expires_at, 'reservation.reserved'
   else
-    redis.call('HSET', res_key, 'status', 'rejected', 'reason', reason)
+    redis.call('HSET', res_key, 'status', 'rejected', 'reason', reason, 'seq_decision', seq_decision,
+      'decided_at', now, 'updated_at', now, 'version', version)
+    snap.reason = reason
   end
-  redis.call('HSET', res_key, 'seq_decision', seq_decision, 'decided_at', ctx.now)
-  touch(res_key, ctx.now, ctx.retention_ms)
-  emit(res_key, ctx.outbox, ctx.channel, event_type, ctx.schema)
+  -- Readable `retention_ms` after this change (after the hold's end while one is open).
+  redis.call('PEXPIREAT', res_key, keep_until + ctx.retention_ms)
+  emit_snapshot(snap, ctx.outbox, ctx.channel, event_type, ctx.schema)
 end

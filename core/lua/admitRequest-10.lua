@@ -76,5 +76,7 @@ redis.call('HSET', KEYS[5],
   'category', cat_name, 'qty', qty, 'status', 'queued', 'seq_arrival', seq, 'admitted_no', admitted_no,
   'created_at', now, 'updated_at', now, 'version', 1)
 redis.call('PEXPIRE', KEYS[5], retention_ms)
-emit(KEYS[5], KEYS[6], '', 'reservation.queued', schema)
+emit_snapshot({ reservation_id = res_id, event_id = event_id, category_id = cat_id, category = cat_name,
+  user_id = user_id, qty = qty, status = 'queued', seq_arrival = seq, created_at = now, updated_at = now, version = 1 },
+  KEYS[6], '', 'reservation.queued', schema)
 return { 1, seq, math.max(0, admitted_no - decided - 1), now }

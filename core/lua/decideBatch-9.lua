@@ -28,22 +28,27 @@ local now = now_ms()
 local ctx = {
   now = now, hold_ttl_ms = tonumber(ARGV[5]), retention_ms = tonumber(ARGV[6]), schema = ARGV[7], channel = ARGV[8],
   max_per_user = tonumber(redis.call('HGET', KEYS[5], 'max_per_user') or '0'),
-  closed = sale_state(KEYS[5], now) == 'closed',
-  decided = KEYS[1], depth = KEYS[2], outbox = KEYS[3], holds = KEYS[4], users = KEYS[6], queued = KEYS[7], pending = KEYS[8],
+  closed = sale_state(KEYS[5], now) == 'closed', avail = {},
+  outbox = KEYS[3], holds = KEYS[4], users = KEYS[6], queued = KEYS[7],
 }
 
+-- The lowest arrival numbers first; they leave the pending set together at the end (by rank).
 local ids = redis.call('ZRANGEBYSCORE', KEYS[8], '-inf', max_seq, 'LIMIT', 0, limit)
-local decided = 0
+local seq_decision = tonumber(redis.call('GET', KEYS[1]) or '0')
+local decided, gone = 0, 0
 for _, res_id in ipairs(ids) do
   local res_key = base .. ':res:' .. res_id
-  local r = redis.call('HMGET', res_key, 'status', 'category_id')
-  if r[1] == 'queued' then
-    decide_one(res_key, base .. ':cat:' .. r[2], ctx)
+  local f = redis.call('HMGET', res_key, unpack(DECIDE_FIELDS))
+  if f[1] == 'queued' then
+    seq_decision = seq_decision + 1
+    decide_one(res_key, base .. ':cat:' .. f[4], f, seq_decision, ctx)
     decided = decided + 1
-  else
-    -- Not queued (its hash outlived by the pending entry): forget it; it was counted in the depth.
-    redis.call('ZREM', KEYS[8], res_id)
-    if not r[1] and redis.call('DECR', KEYS[2]) < 0 then redis.call('SET', KEYS[2], 0) end
+  elseif not f[1] then
+    -- Its hash outlived by the pending entry: it was counted in the depth.
+    gone = gone + 1
   end
 end
+if #ids > 0 then redis.call('ZREMRANGEBYRANK', KEYS[8], 0, #ids - 1) end
+if decided > 0 then redis.call('SET', KEYS[1], seq_decision) end
+if decided + gone > 0 and redis.call('DECRBY', KEYS[2], decided + gone) < 0 then redis.call('SET', KEYS[2], 0) end
 return { 1, decided, #ids == limit and 1 or 0 }

@@ -30,14 +30,18 @@ local function answer(code)
   return { code, r[1], r[2] or '', tonumber(r[3] or '0'), r[4] or '' }
 end
 
-if redis.call('EXISTS', KEYS[1]) == 0 then return { 0 } end
-if redis.call('HGET', KEYS[1], 'status') ~= 'queued' then return answer(2) end
+local f = redis.call('HMGET', KEYS[1], unpack(DECIDE_FIELDS))
+if not f[1] then return { 0 } end
+if f[1] ~= 'queued' then return answer(2) end
 
 local now = now_ms()
-decide_one(KEYS[1], KEYS[2], {
+local seq_decision = redis.call('INCR', KEYS[3])
+if redis.call('DECR', KEYS[4]) < 0 then redis.call('SET', KEYS[4], 0) end
+redis.call('ZREM', KEYS[10], f[2])
+decide_one(KEYS[1], KEYS[2], f, seq_decision, {
   now = now, hold_ttl_ms = hold_ttl_ms, retention_ms = retention_ms, schema = schema, channel = channel,
   max_per_user = tonumber(redis.call('HGET', KEYS[7], 'max_per_user') or '0'),
-  closed = sale_state(KEYS[7], now) == 'closed',
-  decided = KEYS[3], depth = KEYS[4], outbox = KEYS[5], holds = KEYS[6], users = KEYS[8], queued = KEYS[9], pending = KEYS[10],
+  closed = sale_state(KEYS[7], now) == 'closed', avail = {},
+  outbox = KEYS[5], holds = KEYS[6], users = KEYS[8], queued = KEYS[9],
 })
 return answer(1)
