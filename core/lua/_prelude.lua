@@ -102,8 +102,9 @@ local function decide_one(res_key, cat_key, f, seq_decision, ctx)
   local now = ctx.now
   local version = (tonumber(f[10] or '0') or 0) + 1
   local snap = { reservation_id = res_id, event_id = f[3], category_id = f[4], category = f[5], user_id = user_id,
-    qty = qty, seq_arrival = tonumber(f[8] or ''), created_at = tonumber(f[9] or ''), booking_id = f[11],
+    qty = qty, seq_arrival = tonumber(f[8] or ''), created_at = tonumber(f[9] or ''),
     status = status, seq_decision = seq_decision, decided_at = now, updated_at = now, version = version }
+  if f[11] then snap.booking_id = f[11] end
   if user_id and redis.call('HINCRBY', ctx.queued, user_id, -1) <= 0 then redis.call('HDEL', ctx.queued, user_id) end
   local event_type, keep_until = 'reservation.rejected', now
   if status == 'reserved' then
