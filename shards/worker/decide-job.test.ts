@@ -101,11 +101,13 @@ describe('decideJob', () => {
     const added = await queue.add('reserve', { event_id: eventId, requests: [{ reservation_id: r!.id, seq_arrival: r!.seq }] }, { attempts: 3 });
     const failed: string[] = [];
     const completed: string[] = [];
-    const worker = new Worker(queue.name, processJob, { connection: createRedis(config.redisUrl, testLogger(), { maxRetriesPerRequest: null }), prefix: config.queuePrefix });
+    const workerConnection = createRedis(config.redisUrl, testLogger(), { maxRetriesPerRequest: null });
+    const worker = new Worker(queue.name, processJob, { connection: workerConnection, prefix: config.queuePrefix });
     worker.on('failed', (j) => failed.push(String(j?.id)));
     worker.on('completed', (j) => completed.push(String(j.id)));
     await waitFor('the shard to notice it is fenced', () => fenced.includes(eventId));
     await worker.close();
+    await workerConnection.quit();
     const state = await waitFor('the job back in wait', async () => ((await added.getState()) === 'waiting' ? 'waiting' : undefined));
     expect(state).to.equal('waiting');
     expect(failed).to.deep.equal([]);
