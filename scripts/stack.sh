@@ -1,7 +1,7 @@
 #!/usr/bin/env bash
 # `npm run stack`: the whole system on this machine. Installs what is missing (npm packages; Redis,
 # PostgreSQL and Kafka through scripts/infra.sh), starts the infrastructure, applies the migrations,
-# then runs the gateway, one shard and the persister in the foreground (logs in .cache/logs/) until
+# then runs the gateway, two shards (they share the events by lease) and the persister in the foreground (logs in .cache/logs/) until
 # Ctrl-C. The infrastructure keeps running afterwards; `npm run infra -- down` stops it.
 set -euo pipefail
 cd "$(dirname "${BASH_SOURCE[0]}")/.."
@@ -13,6 +13,7 @@ npx tsx scripts/migrate.ts
 
 PORT=${PORT:-8080}
 SHARD_PORT=${SHARD_PORT:-9101}
+SHARD2_PORT=${SHARD2_PORT:-9103}
 PERSISTER_PORT=${PERSISTER_PORT:-9102}
 export PORT SHARD_PORT PERSISTER_PORT
 LOGS="$ROOT/.cache/logs"
@@ -22,7 +23,7 @@ pids=()
 stop() {
   trap - INT TERM EXIT
   echo
-  echo "[stack] stopping gateway, shard and persister"
+  echo "[stack] stopping gateway, shards and persister"
   for pid in "${pids[@]}"; do kill -TERM "$pid" 2>/dev/null || true; done
   wait || true
   exit 0
@@ -33,10 +34,12 @@ for proc in persister shards gateway; do
   node --import tsx "$proc/main.ts" >> "$LOGS/$proc.log" 2>&1 &
   pids+=($!)
 done
+SHARD_PORT=$SHARD2_PORT node --import tsx shards/main.ts >> "$LOGS/shards-2.log" 2>&1 &
+pids+=($!)
 
 ready() { curl -fs -o /dev/null "http://127.0.0.1:$1/ready"; }
 deadline=$((SECONDS + 90))
-until ready "$PORT" && ready "$SHARD_PORT" && ready "$PERSISTER_PORT"; do
+until ready "$PORT" && ready "$SHARD_PORT" && ready "$SHARD2_PORT" && ready "$PERSISTER_PORT"; do
   for pid in "${pids[@]}"; do
     kill -0 "$pid" 2>/dev/null || { echo "[stack] a process exited; see $LOGS" >&2; tail -n 20 "$LOGS"/*.log >&2; exit 1; }
   done
@@ -47,13 +50,13 @@ done
 cat <<EOF
 [stack] up:
   gateway     http://127.0.0.1:$PORT        (/health, /ready, /events, /reserve, /reservations/{id})
-  shard       http://127.0.0.1:$SHARD_PORT/ready
+  shards      http://127.0.0.1:$SHARD_PORT/ready and http://127.0.0.1:$SHARD2_PORT/ready (/metrics on both)
   persister   http://127.0.0.1:$PERSISTER_PORT/ready
-  logs        $LOGS/{gateway,shards,persister}.log
+  logs        $LOGS/{gateway,shards,shards-2,persister}.log
 tokens (signed with JWT_SECRET, the development default when unset):
   ADMIN=\$(npm run -s token -- --role=admin --sub=admin-1)
   USER=\$(npm run -s token -- --role=user --sub=user-1)
-the README has a curl walk-through. Ctrl-C stops these three; 'npm run infra -- down' stops the servers.
+the README has a curl walk-through. Ctrl-C stops these processes; 'npm run infra -- down' stops the servers.
 EOF
 wait -n "${pids[@]}" || true
 echo "[stack] a process exited; see $LOGS" >&2
