@@ -1,15 +1,21 @@
 import { expect } from 'chai';
 import { FlushBatcher } from './flush-batcher.ts';
 
+/** A batcher whose first flush waits until release(), recording every flush's items. */
+function heldFirstFlush(maxBatch: number) {
+  const flushed: number[][] = [];
+  let release!: () => void;
+  const gate = new Promise<void>((resolve) => { release = resolve; });
+  const batcher = new FlushBatcher<number>(async (items) => {
+    flushed.push(items);
+    if (flushed.length === 1) await gate;
+  }, maxBatch);
+  return { flushed, release, batcher };
+}
+
 describe('FlushBatcher', () => {
   it('flushes the first item at once and what arrives during a flush together next, in order', async () => {
-    const flushed: number[][] = [];
-    let release!: () => void;
-    const gate = new Promise<void>((resolve) => { release = resolve; });
-    const batcher = new FlushBatcher<number>(async (items) => {
-      flushed.push(items);
-      if (flushed.length === 1) await gate;
-    }, 100);
+    const { flushed, release, batcher } = heldFirstFlush(100);
     const first = batcher.add(1);
     const rest = [2, 3, 4].map((n) => batcher.add(n));
     expect(flushed, 'the first flush starts without waiting').to.deep.equal([[1]]);
@@ -20,13 +26,7 @@ describe('FlushBatcher', () => {
   });
 
   it('never puts more than maxBatch items in one flush', async () => {
-    const flushed: number[][] = [];
-    let release!: () => void;
-    const gate = new Promise<void>((resolve) => { release = resolve; });
-    const batcher = new FlushBatcher<number>(async (items) => {
-      flushed.push(items);
-      if (flushed.length === 1) await gate;
-    }, 2);
+    const { flushed, release, batcher } = heldFirstFlush(2);
     const all = [1, 2, 3, 4, 5, 6].map((n) => batcher.add(n));
     release();
     await Promise.all(all);
