@@ -70,6 +70,8 @@ export interface ReservationSnapshot {
   expires_at?: number;
   decided_at?: number;
   booking_id?: string;
+  /** the request's place in its event's lottery draw (docs/fairness.md), when it had one */
+  draw_no?: number;
   created_at: number;
   updated_at: number;
   version: number;
@@ -94,15 +96,56 @@ const snapshotSchema: JSONSchemaType<ReservationSnapshot> = {
     expires_at: { type: 'integer', nullable: true },
     decided_at: { type: 'integer', nullable: true },
     booking_id: { type: 'string', nullable: true },
+    draw_no: { type: 'integer', minimum: 1, nullable: true },
     created_at: { type: 'integer' },
     updated_at: { type: 'integer' },
     version: { type: 'integer', minimum: 1 },
   },
 };
 
+/** Why a request that took an arrival number was refused at the door (never queued). */
+export const DOOR_REFUSAL_REASONS = ['out_of_stock', 'queue_full', 'rate_limited'] as const;
+export type DoorRefusalReason = (typeof DOOR_REFUSAL_REASONS)[number];
+
+/**
+ * A request refused at the door after it took an arrival number (type `request.refused`): the
+ * fairness record of a request that never became a reservation. `request_id` is the reservation id the
+ * request would have had; `received_at` is Redis time in epoch milliseconds.
+ */
+export interface RefusalRecord {
+  schema: number;
+  type: 'request.refused';
+  request_id: string;
+  event_id: string;
+  category_id: string;
+  user_id: string;
+  qty: number;
+  seq_arrival: number;
+  reason: DoorRefusalReason;
+  received_at: number;
+}
+
+const refusalSchema: JSONSchemaType<RefusalRecord> = {
+  type: 'object',
+  required: ['schema', 'type', 'request_id', 'event_id', 'category_id', 'user_id', 'qty', 'seq_arrival', 'reason', 'received_at'],
+  properties: {
+    schema: { type: 'integer', const: SNAPSHOT_SCHEMA_VERSION },
+    type: { type: 'string', const: 'request.refused' },
+    request_id: { type: 'string', minLength: 1, maxLength: 200 },
+    event_id: { type: 'string', minLength: 1, maxLength: 100 },
+    category_id: { type: 'string', minLength: 1, maxLength: 100 },
+    user_id: { type: 'string', minLength: 1, maxLength: 200 },
+    qty: { type: 'integer', minimum: 1 },
+    seq_arrival: { type: 'integer', minimum: 1 },
+    reason: { type: 'string', enum: [...DOOR_REFUSAL_REASONS] },
+    received_at: { type: 'integer' },
+  },
+};
+
 const ajv = new Ajv({ allErrors: true, strict: true });
 const validateJob: ValidateFunction<ReserveJob> = ajv.compile(reserveJobSchema);
 const validateSnapshot: ValidateFunction<ReservationSnapshot> = ajv.compile(snapshotSchema);
+const validateRefusal: ValidateFunction<RefusalRecord> = ajv.compile(refusalSchema);
 
 type Parsed<T> = { ok: true; value: T } | { ok: false; error: string };
 
@@ -113,14 +156,35 @@ function check<T>(validate: ValidateFunction<T>, value: unknown): Parsed<T> {
 
 export const parseReserveJob = (data: unknown): Parsed<ReserveJob> => check(validateJob, data);
 
-/** Parses a Kafka message value; never throws. */
-export function parseSnapshot(raw: Buffer | string | null): Parsed<ReservationSnapshot> {
+function parseJson(raw: Buffer | string | null): Parsed<unknown> {
   if (raw === null) return { ok: false, error: 'empty message' };
-  let value: unknown;
   try {
-    value = JSON.parse(raw.toString());
+    return { ok: true, value: JSON.parse(raw.toString()) as unknown };
   } catch {
     return { ok: false, error: 'not JSON' };
   }
-  return check(validateSnapshot, value);
+}
+
+/** Parses a Kafka message value as a reservation snapshot; never throws. */
+export function parseSnapshot(raw: Buffer | string | null): Parsed<ReservationSnapshot> {
+  const json = parseJson(raw);
+  return json.ok ? check(validateSnapshot, json.value) : json;
+}
+
+export type OutboxRecord = { kind: 'snapshot'; value: ReservationSnapshot } | { kind: 'refusal'; value: RefusalRecord };
+
+/**
+ * Parses a message of the reservations topic: a refusal record when its `type` is `request.refused`,
+ * else a reservation snapshot. Never throws.
+ */
+export function parseOutboxRecord(raw: Buffer | string | null): Parsed<OutboxRecord> {
+  const json = parseJson(raw);
+  if (!json.ok) return json;
+  const isRefusal = typeof json.value === 'object' && json.value !== null && (json.value as { type?: unknown }).type === 'request.refused';
+  if (isRefusal) {
+    const refusal = check(validateRefusal, json.value);
+    return refusal.ok ? { ok: true, value: { kind: 'refusal', value: refusal.value } } : refusal;
+  }
+  const snapshot = check(validateSnapshot, json.value);
+  return snapshot.ok ? { ok: true, value: { kind: 'snapshot', value: snapshot.value } } : snapshot;
 }

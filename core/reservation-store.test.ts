@@ -1,6 +1,7 @@
 import { randomUUID } from 'node:crypto';
 import { expect } from 'chai';
 import type { Redis } from 'ioredis';
+import { parseOutboxRecord } from './contracts.ts';
 import { newReservationId } from './keys.ts';
 import { createRedis } from './redis.ts';
 import { ReservationStore, type AdmitRequest } from './reservation-store.ts';
@@ -83,7 +84,16 @@ describe('reservation scripts (real Redis)', () => {
       expect(await store.admit(r)).to.deep.equal({ kind: 'out_of_stock', seqArrival: 1 });
       expect(await store.read(r.reservationId)).to.equal(undefined);
       expect(await redis.get(store.keys(eventId).depth)).to.equal(null);
-      expect(await outbox(eventId)).to.deep.equal([]);
+      // Only its fairness record: a refusal with the number it took (docs/fairness.md).
+      const [entry, ...rest] = await outbox(eventId);
+      expect(rest).to.deep.equal([]);
+      expect(entry!.type).to.equal('request.refused');
+      expect(parseOutboxRecord(JSON.stringify(entry!.snapshot))).to.include({ ok: true });
+      expect(entry!.snapshot).to.deep.include({
+        type: 'request.refused', request_id: r.reservationId, event_id: eventId, category_id: 'c1', user_id: 'user-1',
+        qty: 2, seq_arrival: 1, reason: 'out_of_stock',
+      });
+      expect(entry!.snapshot.received_at).to.be.a('number');
     });
 
     it('sheds at the depth limit (code 8) with a Retry-After from the drain rate, and takes an arrival number', async () => {
@@ -96,6 +106,20 @@ describe('reservation scripts (real Redis)', () => {
       expect(shed).to.include({ kind: 'queue_full', seqArrival: 3 });
       if (shed.kind === 'queue_full') expect(shed.retryAfterS).to.be.within(1, 60);
       expect(await store.queueStats(eventId)).to.include({ depth: 2, maxDepth: 2 });
+      const refusals = (await outbox(eventId)).filter((e) => e.type === 'request.refused').map((e) => e.snapshot);
+      expect(refusals).to.have.length(1);
+      expect(refusals[0]).to.include({ reason: 'queue_full', seq_arrival: 3 });
+    });
+
+    it('refuses a user with max_queued requests queued (code 9) and records the refusal with its number', async () => {
+      const eventId = randomUUID();
+      await store.initStock(eventId, 'c1', 100, 4);
+      const strict = new ReservationStore(redis, { keyPrefix: config.keyPrefix, holdTtlMs: 60_000, retentionMs: 3_600_000, maxQueuedPerUser: 1 });
+      await strict.admit(request(eventId, 'c1'));
+      const refused = await strict.admit(request(eventId, 'c1'));
+      expect(refused).to.deep.equal({ kind: 'too_many_queued', seqArrival: 2 });
+      const refusals = (await outbox(eventId)).filter((e) => e.type === 'request.refused').map((e) => e.snapshot);
+      expect(refusals.map((r) => [r.reason, r.seq_arrival])).to.deep.equal([['rate_limited', 2]]);
     });
 
     it('refuses by the sale state: not open yet (4, with seconds to wait), paused (5), closed (6); the switch wins over the window', async () => {

@@ -2,7 +2,7 @@ import { randomUUID } from 'node:crypto';
 import { expect } from 'chai';
 import type { Consumer } from 'kafkajs';
 import type pg from 'pg';
-import type { ReservationSnapshot } from '../core/contracts.ts';
+import type { RefusalRecord, ReservationSnapshot } from '../core/contracts.ts';
 import { createKafka, KafkaPublisher } from '../core/kafka.ts';
 import { createPool } from '../core/pg.ts';
 import { deleteTestTopics, testConfig, testLogger, waitFor } from '../test/support/env.ts';
@@ -100,6 +100,20 @@ describe('persister (real Kafka and PostgreSQL)', function () {
     await waitFor('the valid row', async () => (await row(id)).length === 1 || undefined);
     await waitFor('two dead letters', () => deadLetters.filter((d) => d.reason.startsWith('unparseable')).length >= 2 || undefined);
     expect(deadLetters.map((d) => d.value)).to.include.members(['{"not": "a snapshot"}', 'garbage{']);
+  });
+
+  it('a request refused at the door becomes one refusals row, once; a malformed refusal is dead-lettered', async () => {
+    const id = `${eventId}.${randomUUID()}`;
+    const refusal: RefusalRecord = {
+      schema: 1, type: 'request.refused', request_id: id, event_id: eventId, category_id: categoryId, user_id: 'u9',
+      qty: 2, seq_arrival: 77, reason: 'queue_full', received_at: 1_764_000_000_123,
+    };
+    const malformed = JSON.stringify({ ...refusal, request_id: `${id}-bad`, reason: 'because' });
+    await send(JSON.stringify(refusal), malformed, JSON.stringify(refusal));
+    const refusals = async () => (await db.query('SELECT user_id, qty, seq_arrival, reason, received_at FROM refusals WHERE request_id = $1', [id])).rows;
+    const rows = await waitFor('the refusal row', async () => ((await refusals()).length > 0 ? refusals() : undefined));
+    expect(rows).to.deep.equal([{ user_id: 'u9', qty: 2, seq_arrival: '77', reason: 'queue_full', received_at: new Date(1_764_000_000_123) }]);
+    await waitFor('the malformed refusal dead-lettered', () => deadLetters.some((d) => d.value === malformed && d.reason.includes('reason')) || undefined);
   });
 
   it('a snapshot Postgres refuses (unknown event) is dead-lettered and the rest of its batch is stored', async () => {

@@ -2,7 +2,7 @@ import { once } from '../core/once.ts';
 import type { Consumer, Kafka } from 'kafkajs';
 import type pg from 'pg';
 import type { Config } from '../core/config.ts';
-import { parseSnapshot, type ReservationSnapshot } from '../core/contracts.ts';
+import { parseOutboxRecord, type OutboxRecord, type RefusalRecord, type ReservationSnapshot } from '../core/contracts.ts';
 import { consumeBatches, createKafka, ensureTopics, KafkaPublisher, type IncomingMessage, type OutgoingMessage } from '../core/kafka.ts';
 import type { Logger } from '../core/logger.ts';
 import { startOpsServer, type OpsServer } from '../core/ops-server.ts';
@@ -10,8 +10,8 @@ import { createPool } from '../core/pg.ts';
 import { isDataError, storeSnapshots } from './store/reservations.ts';
 
 /**
- * The persister: a Kafka consumer-group member that writes reservation snapshots to PostgreSQL in
- * batches (decode -> validate -> write batch -> commit offsets). Offsets are committed only after
+ * The persister: a Kafka consumer-group member that writes reservation snapshots (and the records of
+ * requests refused at the door) to PostgreSQL in batches (decode -> validate -> write batch -> commit offsets). Offsets are committed only after
  * Postgres committed; a message that cannot be parsed or stored goes to the dead-letter topic with the
  * reason, instead of blocking its partition.
  */
@@ -31,30 +31,42 @@ export async function writeBatch(
   messages: readonly IncomingMessage[],
   logger: Logger,
 ): Promise<{ written: number; deadLetters: OutgoingMessage[] }> {
-  const good: { message: IncomingMessage; snapshot: ReservationSnapshot }[] = [];
+  const good: { message: IncomingMessage; record: OutboxRecord }[] = [];
   const deadLetters: OutgoingMessage[] = [];
   for (const message of messages) {
-    const parsed = parseSnapshot(message.value);
-    if (parsed.ok) good.push({ message, snapshot: parsed.value });
+    const parsed = parseOutboxRecord(message.value);
+    if (parsed.ok) good.push({ message, record: parsed.value });
     else deadLetters.push(deadLetter(message, `unparseable: ${parsed.error}`));
   }
   try {
-    return { written: await storeSnapshots(db, good.map((g) => g.snapshot)), deadLetters };
+    return { written: await store(db, good.map((g) => g.record)), deadLetters };
   } catch (err) {
     if (!isDataError(err)) throw err;
   }
   // Some row breaks a constraint: store the rest one by one and dead-letter only the rows that fail.
   let written = 0;
-  for (const { message, snapshot } of good) {
+  for (const { message, record } of good) {
     try {
-      written += await storeSnapshots(db, [snapshot]);
+      written += await store(db, [record]);
     } catch (err) {
       if (!isDataError(err)) throw err;
-      logger.warn({ reservation_id: snapshot.reservation_id, err: (err as Error).message }, 'snapshot cannot be stored: dead-lettered');
+      const id = record.kind === 'snapshot' ? record.value.reservation_id : record.value.request_id;
+      logger.warn({ reservation_id: id, err: (err as Error).message }, 'record cannot be stored: dead-lettered');
       deadLetters.push(deadLetter(message, `rejected by postgres: ${(err as { code?: string }).code ?? 'unknown'}`));
     }
   }
   return { written, deadLetters };
+}
+
+/** Snapshots (reservations, bookings) and door refusals of one batch in one transaction. */
+function store(db: pg.Pool, records: readonly OutboxRecord[]): Promise<number> {
+  const snapshots: ReservationSnapshot[] = [];
+  const refusals: RefusalRecord[] = [];
+  for (const r of records) {
+    if (r.kind === 'snapshot') snapshots.push(r.value);
+    else refusals.push(r.value);
+  }
+  return storeSnapshots(db, snapshots, refusals);
 }
 
 export async function startPersister(config: Config, logger: Logger): Promise<Persister> {

@@ -7,8 +7,9 @@
 --   the user has max_queued queued -> refused rate_limited (one client cannot fill the queue)
 --   the queue is at its depth     -> shed (queue_full) with a Retry-After from the observed drain rate
 --   else                          -> arrival number, `queued`, depth + 1, `queued` snapshot to the outbox
--- Requests that reach the stock check take an arrival number whether admitted or not. The gateway
--- enqueues the job after this returns and answers 202 only once the job is in the queue.
+-- Requests that reach the stock check take an arrival number whether admitted or not; a refused one
+-- leaves a `request.refused` record in the outbox (its reservation id becomes the record's request_id).
+-- The gateway enqueues the job after this returns and answers 202 only once the job is in the queue.
 --
 -- KEYS[1] seq        per-event arrival sequencer
 -- KEYS[2] admitted   admitted-request counter (gives the admitted number used for `position`)
@@ -58,12 +59,26 @@ if now - drain_at >= 1000 then
   redis.call('HSET', KEYS[8], 'drain_at', now, 'drain_decided', decided, 'drain_rate', string.format('%.3f', drain_rate))
 end
 
+-- A request refused here after taking its arrival number is recorded too (docs/fairness.md): a
+-- `request.refused` entry in the outbox, so the fairness report sees every arrival.
 local seq = redis.call('INCR', KEYS[1])
-if tonumber(redis.call('HGET', KEYS[7], 'available')) < qty then return { 7, seq } end
-if max_queued > 0 and tonumber(redis.call('HGET', KEYS[9], user_id) or '0') >= max_queued then return { 9, seq } end
+local function refuse(reason)
+  local record = { schema = tonumber(schema), type = 'request.refused', request_id = res_id, event_id = event_id,
+    category_id = cat_id, user_id = user_id, qty = qty, seq_arrival = seq, reason = reason, received_at = now }
+  redis.call('XADD', KEYS[6], '*', 'type', 'request.refused', 'snapshot', cjson.encode(record))
+end
+if tonumber(redis.call('HGET', KEYS[7], 'available')) < qty then
+  refuse('out_of_stock')
+  return { 7, seq }
+end
+if max_queued > 0 and tonumber(redis.call('HGET', KEYS[9], user_id) or '0') >= max_queued then
+  refuse('rate_limited')
+  return { 9, seq }
+end
 local depth = tonumber(redis.call('GET', KEYS[4]) or '0')
 local max_depth = tonumber(redis.call('HGET', KEYS[8], 'max_depth') or '') or default_max_depth
 if depth >= max_depth then
+  refuse('queue_full')
   return { 8, seq, math.min(60, math.max(1, math.ceil(depth / math.max(drain_rate, 1)))) }
 end
 

@@ -1,5 +1,5 @@
 import type { Pool, PoolClient } from 'pg';
-import type { ReservationSnapshot } from '../../core/contracts.ts';
+import type { RefusalRecord, ReservationSnapshot } from '../../core/contracts.ts';
 
 /**
  * Upserts reservation snapshots. A row only moves forward: the update applies only when the incoming
@@ -8,18 +8,18 @@ import type { ReservationSnapshot } from '../../core/contracts.ts';
  */
 const UPSERT = `
 INSERT INTO reservations AS r (id, event_id, category_id, user_id, qty, status, reason, seq_arrival,
-  seq_decision, expires_at, decided_at, booking_id, created_at, updated_at, version)
+  seq_decision, expires_at, decided_at, booking_id, created_at, updated_at, version, draw_no)
 SELECT id, event_id, category_id, user_id, qty, status, reason, seq_arrival, seq_decision,
   to_timestamp(expires_at / 1000.0), to_timestamp(decided_at / 1000.0), booking_id,
-  to_timestamp(created_at / 1000.0), to_timestamp(updated_at / 1000.0), version
+  to_timestamp(created_at / 1000.0), to_timestamp(updated_at / 1000.0), version, draw_no
 FROM unnest($1::text[], $2::uuid[], $3::uuid[], $4::text[], $5::int[], $6::text[], $7::text[], $8::bigint[],
-  $9::bigint[], $10::bigint[], $11::bigint[], $12::text[], $13::bigint[], $14::bigint[], $15::int[])
+  $9::bigint[], $10::bigint[], $11::bigint[], $12::text[], $13::bigint[], $14::bigint[], $15::int[], $16::int[])
   AS s(id, event_id, category_id, user_id, qty, status, reason, seq_arrival, seq_decision, expires_at,
-       decided_at, booking_id, created_at, updated_at, version)
+       decided_at, booking_id, created_at, updated_at, version, draw_no)
 ON CONFLICT (id) DO UPDATE SET
   status = EXCLUDED.status, reason = EXCLUDED.reason, seq_decision = EXCLUDED.seq_decision,
   expires_at = EXCLUDED.expires_at, decided_at = EXCLUDED.decided_at, booking_id = EXCLUDED.booking_id,
-  updated_at = EXCLUDED.updated_at, version = EXCLUDED.version
+  updated_at = EXCLUDED.updated_at, version = EXCLUDED.version, draw_no = EXCLUDED.draw_no
 WHERE r.version < EXCLUDED.version`;
 
 /** Keeps the newest snapshot of each reservation (a statement may not touch one row twice). */
@@ -52,6 +52,7 @@ export async function upsertReservations(db: Pool | PoolClient, snapshots: reado
     col((s) => s.created_at),
     col((s) => s.updated_at),
     col((s) => s.version),
+    col((s) => s.draw_no ?? null),
   ]);
   return result.rowCount ?? 0;
 }
@@ -79,12 +80,36 @@ export async function insertBookings(db: Pool | PoolClient, snapshots: readonly 
   return result.rowCount ?? 0;
 }
 
-/** Reservations and their bookings in one transaction: both or neither. */
-export async function storeSnapshots(pool: Pool, snapshots: readonly ReservationSnapshot[]): Promise<number> {
+const INSERT_REFUSALS = `
+INSERT INTO refusals (request_id, event_id, category_id, user_id, qty, seq_arrival, reason, received_at)
+SELECT request_id, event_id, category_id, user_id, qty, seq_arrival, reason, to_timestamp(received_at / 1000.0)
+FROM unnest($1::text[], $2::uuid[], $3::uuid[], $4::text[], $5::int[], $6::bigint[], $7::text[], $8::bigint[])
+  AS s(request_id, event_id, category_id, user_id, qty, seq_arrival, reason, received_at)
+ON CONFLICT DO NOTHING`;
+
+/** A row per request refused at the door (idempotent: a redelivered record changes nothing). */
+export async function insertRefusals(db: Pool | PoolClient, refusals: readonly RefusalRecord[]): Promise<number> {
+  if (refusals.length === 0) return 0;
+  const col = <T>(pick: (r: RefusalRecord) => T) => refusals.map(pick);
+  const result = await db.query(INSERT_REFUSALS, [
+    col((r) => r.request_id),
+    col((r) => r.event_id),
+    col((r) => r.category_id),
+    col((r) => r.user_id),
+    col((r) => r.qty),
+    col((r) => r.seq_arrival),
+    col((r) => r.reason),
+    col((r) => r.received_at),
+  ]);
+  return result.rowCount ?? 0;
+}
+
+/** Reservations, their bookings and door refusals in one transaction: all or nothing. */
+export async function storeSnapshots(pool: Pool, snapshots: readonly ReservationSnapshot[], refusals: readonly RefusalRecord[] = []): Promise<number> {
   const client = await pool.connect();
   try {
     await client.query('BEGIN');
-    const written = await upsertReservations(client, snapshots);
+    const written = (await upsertReservations(client, snapshots)) + (await insertRefusals(client, refusals));
     await insertBookings(client, snapshots);
     await client.query('COMMIT');
     return written;
