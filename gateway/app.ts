@@ -6,6 +6,7 @@ import type pg from 'pg';
 import type { HoldTransitions } from '../core/hold-transitions.ts';
 import type { IdempotencyKeys } from '../core/idempotency.ts';
 import { AppError } from '../core/errors.ts';
+import type { FairnessReport } from '../core/fairness/report.ts';
 import { eventIdOfReservation } from '../core/keys.ts';
 import type { Logger } from '../core/logger.ts';
 import type { ReservationStore } from '../core/reservation-store.ts';
@@ -35,6 +36,8 @@ export interface AppDeps {
   readonly idempotency: IdempotencyKeys;
   readonly waiter: ChangeWaiter;
   readonly payment: PaymentGateway;
+  /** the fairness reports (GET /admin/events/{id}/fairness); absent: that route answers 503 */
+  readonly fairness?: { report(eventId: string): Promise<FairnessReport | null> };
   /** the board's view of the queues: one BullMQ Queue per event, and the events that exist */
   readonly board?: { readonly queueOf: (eventId: string) => Queue; readonly eventIds: () => Promise<string[]> };
   readonly paymentTimeoutMs: number;
@@ -93,7 +96,7 @@ export function createApp(deps: AppDeps): Express {
   };
 
   app.use(eventRoutes({ catalog: deps.catalog, store: deps.store, auth }));
-  app.use(adminRoutes({ catalog: deps.catalog, store: deps.store, auth }));
+  app.use(adminRoutes({ catalog: deps.catalog, store: deps.store, auth, fairness: deps.fairness }));
   app.use(reservationRoutes({ admission: deps.admission, store: deps.store, db: deps.db, waiter: deps.waiter, idempotency: deps.idempotency, auth }));
   app.use(lifecycleRoutes({ confirm: confirmDeps, transitions: deps.transitions, read, idempotency: deps.idempotency, auth }));
 

@@ -10,6 +10,7 @@ import { createPool } from '../core/pg.ts';
 import { createRedis } from '../core/redis.ts';
 import { ReservationStore } from '../core/reservation-store.ts';
 import { ReserveQueues } from './admission/enqueue.ts';
+import { FairnessReports } from '../core/fairness/fairness-reports.ts';
 import { createApp } from './app.ts';
 import { Catalog } from './catalog/catalog.ts';
 import { SimulatedPayment, type PaymentGateway } from './payment/simulated-payment.ts';
@@ -44,6 +45,7 @@ export async function startGateway(config: Config, logger: Logger, options: { pa
   const catalog = new Catalog(db, store);
   const queues = new ReserveQueues(queueConnection, { prefix: config.queuePrefix, keyPrefix: config.keyPrefix, attempts: config.jobAttempts }, logger);
   const waiter = new ChangeWaiter(subscriber, { keyPrefix: config.keyPrefix, maxWaiters: config.maxWaiters }, logger);
+  const fairness = new FairnessReports(config.databaseUrl);
 
   const app = createApp({
     redis,
@@ -58,6 +60,7 @@ export async function startGateway(config: Config, logger: Logger, options: { pa
       enqueue: (eventId, request) => queues.add(eventId, request),
     },
     transitions,
+    fairness,
     idempotency: new IdempotencyKeys(redis, { keyPrefix: config.keyPrefix, ttlMs: config.idempotencyTtlMs }),
     waiter,
     payment: options.payment ?? new SimulatedPayment({ latencyMs: config.paymentLatencyMs, declineRate: config.paymentDeclineRate }),
@@ -96,6 +99,7 @@ export async function startGateway(config: Config, logger: Logger, options: { pa
       clearInterval(sweep);
       await queues.close();
       await Promise.all([redis.quit(), queueConnection.quit()].map((p) => p.catch(() => undefined)));
+      await fairness.close();
       await db.end();
     }),
   };

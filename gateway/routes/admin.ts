@@ -1,4 +1,6 @@
 import { Router } from 'express';
+import { AppError } from '../../core/errors.ts';
+import type { FairnessReport } from '../../core/fairness/report.ts';
 import type { ReservationStore } from '../../core/reservation-store.ts';
 import type { createAuth } from '../auth/jwt.ts';
 import type { Catalog } from '../catalog/catalog.ts';
@@ -13,6 +15,8 @@ export interface AdminRouteDeps {
   readonly catalog: Catalog;
   readonly store: ReservationStore;
   readonly auth: ReturnType<typeof createAuth>;
+  /** computes an event's fairness report off the event loop (core/fairness); throws when busy */
+  readonly fairness?: { report(eventId: string): Promise<FairnessReport | null> };
 }
 
 /**
@@ -20,7 +24,7 @@ export interface AdminRouteDeps {
  * the sale switch, and each event's queue depth limit.
  */
 export function adminRoutes(deps: AdminRouteDeps): Router {
-  const { catalog, store, auth } = deps;
+  const { catalog, store, auth, fairness } = deps;
   const router = Router();
 
   const queueView = async (eventId: string) => {
@@ -52,6 +56,20 @@ export function adminRoutes(deps: AdminRouteDeps): Router {
     const eventId = String(req.params.id);
     await catalog.setMaxDepth(eventId, body.max_depth);
     res.json(await queueView(eventId));
+  });
+
+  // The fairness report (docs/fairness.md), computed from PostgreSQL in a worker thread.
+  router.get('/admin/events/:id/fairness', ...auth.authenticate('admin'), async (req, res) => {
+    const event = await catalog.requireEvent(String(req.params.id));
+    if (!fairness) throw new AppError('service_unavailable', 'fairness reports are not enabled on this gateway');
+    let report: FairnessReport | null;
+    try {
+      report = await fairness.report(event.id);
+    } catch (err) {
+      throw new AppError('service_unavailable', 'the fairness report could not be computed now; retry', { cause: err, retryAfterS: 5 });
+    }
+    if (!report) throw new AppError('event_not_found');
+    res.set('Cache-Control', 'no-store').json(report);
   });
 
   return router;
