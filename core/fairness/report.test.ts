@@ -1,4 +1,5 @@
 import { expect } from 'chai';
+import { formatFairnessReport } from './format.ts';
 import { drawOrder } from './lottery.ts';
 import { countInversions, countInversionsBruteForce, countInversionsByGap, nearestRank, ranksOf } from './metrics.ts';
 import { FairnessReportBuilder, type FairnessEventInfo, type FairnessRow } from './report.ts';
@@ -192,5 +193,23 @@ describe('fairness metrics', () => {
     expect(drawOrder(1000, 123)).to.deep.equal(draw);
     expect(drawOrder(1000, 124)).to.not.deep.equal(draw);
     expect(() => drawOrder(3, -1)).to.throw(RangeError);
+  });
+});
+
+describe('formatFairnessReport', () => {
+  it('prints every headline figure with its label, and the lottery lines for a lottery', () => {
+    const report = build(info(2), [
+      decided(1, 'u1', 1, 0, 1, 10, 'reserved'),
+      decided(2, 'u2', 1, 1, 3, 12, 'rejected'),
+      decided(3, 'u3', 1, 2, 2, 11, 'reserved'),
+    ]);
+    const text = formatFairnessReport(report);
+    expect(text).to.match(/^late winners +1 /m);
+    expect(text).to.match(/^winner-set precision +50\.0000% /m);
+    expect(text).to.match(/^inversion rate +33\.3333% +1 of 3 pairs/m);
+    expect(text).to.match(/^oversold seats +0 /m);
+    expect(text).to.not.include('lottery');
+    const lottery = formatFairnessReport({ ...report, mode: 'lottery', lottery: { window_s: 30, seed: 7, window_requests: 3, draw_verified: false, win_rate_by_decile: Array(10).fill(null), chi_squared: null, degrees_of_freedom: 9 } });
+    expect(lottery).to.include('NOT matching the seed');
   });
 });
