@@ -13,6 +13,7 @@ export type ScriptName =
   | 'admitRequest'
   | 'decideRequest'
   | 'decideBatch'
+  | 'drawLottery'
   | 'acquireLease'
   | 'releaseLease'
   | 'initStock'

@@ -2,10 +2,11 @@ import { randomUUID } from 'node:crypto';
 import { expect } from 'chai';
 import type { Redis } from 'ioredis';
 import { parseOutboxRecord } from './contracts.ts';
+import { drawOrder } from './fairness/lottery.ts';
 import { newReservationId } from './keys.ts';
 import { createRedis } from './redis.ts';
 import { ReservationStore, type AdmitRequest } from './reservation-store.ts';
-import { deleteTestKeys, testConfig, testLogger } from '../test/support/env.ts';
+import { deleteTestKeys, testConfig, testLogger, waitFor } from '../test/support/env.ts';
 
 // The Lua scripts, called directly against the real Redis: every return code of each.
 describe('reservation scripts (real Redis)', () => {
@@ -223,6 +224,61 @@ describe('reservation scripts (real Redis)', () => {
       const statuses = [];
       for (const r of requests) statuses.push((await store.decide(eventId, r.reservationId, 'c1')).kind === 'decided' && (await store.read(r.reservationId))!.status);
       expect(statuses).to.deep.equal(['reserved', 'reserved', 'reserved', 'rejected', 'rejected', 'rejected']);
+    });
+  });
+
+  describe('lottery: decideBatch and drawLottery', () => {
+    it('decides nothing in the window, draws the window once with the seed, then decides draws first and later arrivals after', async () => {
+      const eventId = randomUUID();
+      const k = store.keys(eventId);
+      await store.initStock(eventId, 'c1', 3, 4);
+      const opensAt = Date.now();
+      await store.writeEventSettings(eventId, { salesOpenAtMs: opensAt, lotteryWindowMs: 600, lotterySeed: 99 }, true);
+      const lease = '1:test-shard';
+      await redis.set(k.lease, lease);
+
+      const inWindow = [];
+      for (let i = 0; i < 6; i++) inWindow.push(request(eventId, 'c1', 1, `w${i}`));
+      for (const r of inWindow) expect(await store.admit(r)).to.include({ kind: 'admitted', position: null });
+      const waiting = await store.decideUpTo(eventId, 6, lease);
+      expect(waiting).to.include({ kind: 'lottery_window', decided: 0 });
+      if (waiting.kind === 'lottery_window') expect(waiting.waitMs).to.be.within(1, 600);
+      expect(await store.drawLottery(eventId, lease)).to.equal('window_open');
+      expect((await store.read(inWindow[0]!.reservationId))!.position).to.equal(undefined);
+
+      await waitFor('the window to close', async () => Date.now() > opensAt + 650 || undefined);
+      const later = [request(eventId, 'c1', 1, 'l1'), request(eventId, 'c1', 1, 'l2')];
+      expect(await store.admit(later[0]!)).to.include({ kind: 'admitted', position: 6 });
+      expect(await store.admit(later[1]!)).to.include({ kind: 'admitted', position: 7 });
+      expect(await store.drawLottery(eventId, '2:someone-else')).to.equal('fenced');
+      expect(await store.drawLottery(eventId, lease)).to.equal('drawn');
+      expect(await store.drawLottery(eventId, lease)).to.equal('drawn'); // once only: nothing changes
+      expect(await store.lotteryDraw(eventId)).to.deep.equal({ isDrawn: true, drawnCount: 6 });
+
+      const draw = drawOrder(6, 99);
+      const positions = await Promise.all(inWindow.map(async (r) => (await store.read(r.reservationId))!.position));
+      expect(positions).to.deep.equal([...draw].map((d) => d - 1));
+
+      expect(await store.decideUpTo(eventId, 8, lease)).to.deep.equal({ kind: 'decided', decided: 8 });
+      const decided = await Promise.all(inWindow.map((r) => store.read(r.reservationId)));
+      expect(decided.map((r) => r!.seqDecision)).to.deep.equal([...draw]);
+      expect(decided.map((r) => r!.status)).to.deep.equal([...draw].map((d) => (d <= 3 ? 'reserved' : 'rejected')));
+      const after = await Promise.all(later.map((r) => store.read(r.reservationId)));
+      expect(after.map((r) => [r!.seqDecision, r!.status])).to.deep.equal([[7, 'rejected'], [8, 'rejected']]);
+      // The decision snapshots carry the draw number to PostgreSQL.
+      const snapshots = (await outbox(eventId)).filter((e) => e.type !== 'reservation.queued').map((e) => e.snapshot);
+      expect(snapshots.filter((x) => x.draw_no !== undefined).map((x) => x.draw_no)).to.deep.equal([1, 2, 3, 4, 5, 6]);
+    });
+
+    it('a lottery window with no admitted request needs no draw', async () => {
+      const eventId = randomUUID();
+      await store.initStock(eventId, 'c1', 3, 4);
+      await store.writeEventSettings(eventId, { salesOpenAtMs: Date.now() - 10_000, lotteryWindowMs: 1_000, lotterySeed: 1 }, true);
+      await redis.set(store.keys(eventId).lease, '1:s');
+      const r = request(eventId, 'c1');
+      expect(await store.admit(r)).to.include({ kind: 'admitted', position: 0 });
+      expect(await store.decideUpTo(eventId, 1, '1:s')).to.deep.equal({ kind: 'decided', decided: 1 });
+      expect(await store.lotteryDraw(eventId)).to.deep.equal({ isDrawn: true, drawnCount: 0 });
     });
   });
 

@@ -1,5 +1,6 @@
 import type { Redis } from 'ioredis';
 import { REJECT_REASONS, SNAPSHOT_SCHEMA_VERSION, type RejectReason, type ReservationStatus } from './contracts.ts';
+import { drawOrder } from './fairness/lottery.ts';
 import { eventIdOfReservation, eventKeys, eventRegistryKey, eventAnnounceChannel } from './keys.ts';
 import { Scripts } from './redis.ts';
 
@@ -18,7 +19,8 @@ export interface AdmitRequest {
 }
 
 export type AdmitResult =
-  | { readonly kind: 'admitted' | 'duplicate'; readonly seqArrival: number; readonly position: number; readonly createdAtMs: number }
+  /** position null: in a lottery window, placed by the draw when the window closes */
+  | { readonly kind: 'admitted' | 'duplicate'; readonly seqArrival: number; readonly position: number | null; readonly createdAtMs: number }
   | { readonly kind: 'category_not_ready' | 'sales_paused' | 'sales_closed' }
   | { readonly kind: 'sales_not_open'; readonly retryAfterS: number }
   | { readonly kind: 'out_of_stock' | 'too_many_queued'; readonly seqArrival: number }
@@ -31,6 +33,9 @@ export interface EventSettings {
   readonly salesCloseAtMs: number | undefined;
   readonly saleState: 'open' | 'paused' | 'closed' | undefined;
   readonly maxDepth: number | undefined;
+  /** a lottery pre-queue: its window after sales_open_at, and the draw's seed (docs/fairness.md) */
+  readonly lotteryWindowMs: number | undefined;
+  readonly lotterySeed: number | undefined;
 }
 
 export interface QueueStats {
@@ -66,11 +71,11 @@ export type DecideResult =
     }
   | { readonly kind: 'unknown_reservation' };
 
-export interface BatchResult {
+export type BatchResult =
   /** `fenced`: the caller no longer holds the event's lease (what it decided before losing it counts) */
-  readonly kind: 'decided' | 'fenced';
-  readonly decided: number;
-}
+  | { readonly kind: 'decided' | 'fenced'; readonly decided: number }
+  /** a lottery window is open: nothing can be decided for `waitMs` */
+  | { readonly kind: 'lottery_window'; readonly decided: number; readonly waitMs: number };
 
 export interface StoredReservation {
   /** a confirm's payment is in flight (status shows `reserved`) */
@@ -151,6 +156,8 @@ export class ReservationStore {
       ['sales_close_at', settings.salesCloseAtMs],
       ['sale_state', settings.saleState],
       ['max_depth', settings.maxDepth],
+      ['lottery_window_ms', settings.lotteryWindowMs],
+      ['lottery_seed', settings.lotterySeed],
     ];
     const pipeline = this.#redis.pipeline();
     for (const [field, value] of fields) {
@@ -221,7 +228,7 @@ export class ReservationStore {
     switch (code) {
       case 1:
       case 2:
-        return { kind: code === 1 ? 'admitted' : 'duplicate', seqArrival: a!, position: b!, createdAtMs: c! };
+        return { kind: code === 1 ? 'admitted' : 'duplicate', seqArrival: a!, position: b! < 0 ? null : b!, createdAtMs: c! };
       case 3:
         return { kind: 'category_not_ready' };
       case 4:
@@ -271,9 +278,42 @@ export class ReservationStore {
         [leaseValue, maxSeq, limit, k.base, this.#settings.holdTtlMs, this.#settings.retentionMs, SNAPSHOT_SCHEMA_VERSION, k.changes],
       )) as number[];
       if (reply[0] === -1) return { kind: 'fenced', decided };
+      if (reply[0] === -2) return { kind: 'lottery_window', decided, waitMs: reply[1]! };
+      if (reply[0] === -3) {
+        if ((await this.drawLottery(eventId, leaseValue)) === 'fenced') return { kind: 'fenced', decided };
+        continue;
+      }
       if (reply[0] !== 1) throw new Error(`decideBatch returned unknown code ${String(reply[0])}`);
       decided += reply[1]!;
       if (reply[2] === 0) return { kind: 'decided', decided };
+    }
+  }
+
+  /** Whether a lottery event's window has been drawn, and how many requests the draw placed. */
+  async lotteryDraw(eventId: string): Promise<{ isDrawn: boolean; drawnCount: number | null }> {
+    const [drawn, count] = await this.#redis.hmget(this.keys(eventId).meta, 'lottery_drawn', 'lottery_drawn_count');
+    return { isDrawn: drawn === '1', drawnCount: count === null ? null : Number(count) };
+  }
+
+  /**
+   * Draws a lottery event's window (docs/fairness.md): reads the window's pending requests in arrival
+   * order, computes their draw numbers from the event's seed (core/fairness/lottery.ts) and records them
+   * (drawLottery script, fenced by `leaseValue`). Retries if a request left the window meanwhile.
+   */
+  async drawLottery(eventId: string, leaseValue: string): Promise<'drawn' | 'fenced' | 'window_open' | 'not_lottery'> {
+    const k = this.keys(eventId);
+    for (;;) {
+      const [seed, lastSeq] = await this.#redis.hmget(k.meta, 'lottery_seed', 'lottery_last_seq');
+      const ids = await this.#redis.zrangebyscore(k.pending, '-inf', lastSeq ?? '0');
+      const drawNo = drawOrder(ids.length, Number(seed ?? 0));
+      const args: (string | number)[] = [leaseValue, k.base];
+      ids.forEach((id, i) => args.push(id, drawNo[i]!));
+      const [code] = (await this.#scripts.run('drawLottery', [k.lease, k.meta, k.pending, k.decided], args)) as number[];
+      if (code === 1 || code === 2) return 'drawn';
+      if (code === -1) return 'fenced';
+      if (code === -2) return 'window_open';
+      if (code === -5) return 'not_lottery';
+      if (code !== -4) throw new Error(`drawLottery returned unknown code ${String(code)}`);
     }
   }
 
@@ -304,6 +344,14 @@ export class ReservationStore {
     const k = this.keys(eventId);
     const [fields, decided] = await Promise.all([this.#redis.hgetall(k.reservation(reservationId)), this.#redis.get(k.decided)]);
     if (fields.status === undefined) return undefined;
+    let position: number | undefined;
+    if (fields.status === 'queued' && fields.lottery === undefined) {
+      position = Math.max(0, Number(fields.admitted_no) - Number(decided ?? 0) - 1);
+    } else if (fields.status === 'queued' && fields.draw_no !== undefined) {
+      // Drawn: the draws ahead of it, less the decisions since the draw (taken in draw order).
+      const atDraw = Number((await this.#redis.hget(k.meta, 'lottery_decided_at_draw')) ?? 0);
+      position = Math.max(0, Number(fields.draw_no) - 1 - (Number(decided ?? 0) - atDraw));
+    }
     // `paying` is internal (a confirm in progress): to clients the hold is still `reserved`.
     const isPaying = fields.status === 'paying';
     const status = (isPaying ? 'reserved' : fields.status) as ReservationStatus;
@@ -317,7 +365,8 @@ export class ReservationStore {
       qty: Number(fields.qty),
       status,
       reason: fields.reason,
-      position: status === 'queued' ? Math.max(0, Number(fields.admitted_no) - Number(decided ?? 0) - 1) : undefined,
+      // Undefined while a lottery window's request waits for the draw.
+      position,
       seqArrival: Number(fields.seq_arrival),
       seqDecision: optionalNumber(fields.seq_decision),
       expiresAtMs: optionalNumber(fields.expires_at),

@@ -11,6 +11,8 @@ export interface CreateEventBody {
   max_per_user?: number;
   sales_open_at?: string;
   sales_close_at?: string;
+  /** FIFO (default), or a lottery pre-queue over the first window_s seconds after sales_open_at */
+  admission?: { mode: 'fifo' | 'lottery'; window_s?: number; seed?: number };
 }
 
 export const createEventSchema: JSONSchemaType<CreateEventBody> = {
@@ -23,6 +25,17 @@ export const createEventSchema: JSONSchemaType<CreateEventBody> = {
     max_per_user: { type: 'integer', minimum: 1, maximum: 100, nullable: true },
     sales_open_at: { type: 'string', format: 'date-time', nullable: true },
     sales_close_at: { type: 'string', format: 'date-time', nullable: true },
+    admission: {
+      type: 'object',
+      nullable: true,
+      additionalProperties: false,
+      required: ['mode'],
+      properties: {
+        mode: { type: 'string', enum: ['fifo', 'lottery'] },
+        window_s: { type: 'integer', minimum: 1, maximum: 3600, nullable: true },
+        seed: { type: 'integer', minimum: 0, maximum: 4_294_967_295, nullable: true },
+      },
+    },
   },
 };
 

@@ -10,7 +10,7 @@ local function now_ms()
 end
 
 local SNAPSHOT_NUMBERS = { qty = true, seq_arrival = true, seq_decision = true, expires_at = true,
-  decided_at = true, created_at = true, updated_at = true, version = true }
+  decided_at = true, created_at = true, updated_at = true, version = true, draw_no = true }
 local SNAPSHOT_STRINGS = { reservation_id = true, event_id = true, category_id = true, category = true,
   user_id = true, status = true, reason = true, booking_id = true }
 
@@ -63,7 +63,7 @@ end
 
 -- The fields of a reservation a decision reads (all of its snapshot: no second read to emit it).
 local DECIDE_FIELDS = { 'status', 'reservation_id', 'event_id', 'category_id', 'category', 'user_id',
-  'qty', 'seq_arrival', 'created_at', 'version', 'booking_id' }
+  'qty', 'seq_arrival', 'created_at', 'version', 'booking_id', 'draw_no' }
 
 -- Decides one reservation whose fields `f` (read with DECIDE_FIELDS, status `queued`) the caller has,
 -- as the `seq_decision`-th decision. `ctx` holds what a call reads once: ctx.now, ctx.hold_ttl_ms,
@@ -105,6 +105,7 @@ local function decide_one(res_key, cat_key, f, seq_decision, ctx)
     qty = qty, seq_arrival = tonumber(f[8] or ''), created_at = tonumber(f[9] or ''),
     status = status, seq_decision = seq_decision, decided_at = now, updated_at = now, version = version }
   if f[11] then snap.booking_id = f[11] end
+  if f[12] then snap.draw_no = tonumber(f[12]) end
   if user_id and redis.call('HINCRBY', ctx.queued, user_id, -1) <= 0 then redis.call('HDEL', ctx.queued, user_id) end
   local event_type, keep_until = 'reservation.rejected', now
   if status == 'reserved' then

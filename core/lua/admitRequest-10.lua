@@ -18,13 +18,14 @@
 -- KEYS[5] res        the reservation's hash (must not exist yet)
 -- KEYS[6] outbox     the event's outbox stream
 -- KEYS[7] category   the category's stock hash (must exist: the gateway initialises it from Postgres)
--- KEYS[8] meta       the event's settings {sale_state, sales_open_at, sales_close_at, max_depth, drain_*}
+-- KEYS[8] meta       the event's settings {sale_state, sales_open_at, sales_close_at, max_depth, drain_*,
+--                    lottery_window_ms, lottery_last_seq}
 -- KEYS[9] queued     requests queued per user of this event
 -- KEYS[10] pending   admitted, undecided reservation ids scored by arrival number (decideBatch's order)
 -- ARGV: reservation_id, user_id, event_id, category_id, category name, qty, retention_ms, schema,
 --       default_max_depth, max_queued_per_user (0: no limit)
 --
--- Returns {1, seq_arrival, position, created_at}  admitted
+-- Returns {1, seq_arrival, position, created_at}  admitted (position -1: in a lottery window, not drawn yet)
 --         {2, seq_arrival, position, created_at}  a reservation with this id exists already (unchanged)
 --         {3}                                     the category's stock is not initialised in Redis
 --         {4, retry_after_s}                      sales_not_open
@@ -38,9 +39,9 @@ local qty, retention_ms, schema, default_max_depth = tonumber(ARGV[6]), tonumber
 local max_queued = tonumber(ARGV[10])
 
 if redis.call('EXISTS', KEYS[5]) == 1 then
-  local r = redis.call('HMGET', KEYS[5], 'seq_arrival', 'admitted_no', 'created_at')
+  local r = redis.call('HMGET', KEYS[5], 'seq_arrival', 'admitted_no', 'created_at', 'lottery')
   local decided = tonumber(redis.call('GET', KEYS[3]) or '0')
-  return { 2, tonumber(r[1]), math.max(0, tonumber(r[2]) - decided - 1), tonumber(r[3]) }
+  return { 2, tonumber(r[1]), r[4] and -1 or math.max(0, tonumber(r[2]) - decided - 1), tonumber(r[3]) }
 end
 if redis.call('EXISTS', KEYS[7]) == 0 then return { 3 } end
 
@@ -52,7 +53,7 @@ if state == 'closed' then return { 6 } end
 
 -- The drain rate (decisions per second), re-sampled at most once a second.
 local decided = tonumber(redis.call('GET', KEYS[3]) or '0')
-local d = redis.call('HMGET', KEYS[8], 'drain_at', 'drain_decided', 'drain_rate')
+local d = redis.call('HMGET', KEYS[8], 'drain_at', 'drain_decided', 'drain_rate', 'lottery_window_ms', 'sales_open_at')
 local drain_at, drain_rate = tonumber(d[1] or '0'), tonumber(d[3] or '0')
 if now - drain_at >= 1000 then
   if drain_at > 0 then drain_rate = (decided - tonumber(d[2] or '0')) * 1000 / (now - drain_at) end
@@ -82,6 +83,11 @@ if depth >= max_depth then
   return { 8, seq, math.min(60, math.max(1, math.ceil(depth / math.max(drain_rate, 1)))) }
 end
 
+-- A lottery event's request in the window (sales_open_at + window): decided in the drawn order once the
+-- window closes (drawLottery); its place is unknown until then (position -1).
+local in_lottery = d[4] and now < tonumber(d[5] or '0') + tonumber(d[4])
+if in_lottery then redis.call('HSET', KEYS[8], 'lottery_last_seq', seq) end
+
 local admitted_no = redis.call('INCR', KEYS[2])
 redis.call('INCR', KEYS[4])
 redis.call('HINCRBY', KEYS[9], user_id, 1)
@@ -90,8 +96,9 @@ redis.call('HSET', KEYS[5],
   'reservation_id', res_id, 'user_id', user_id, 'event_id', event_id, 'category_id', cat_id,
   'category', cat_name, 'qty', qty, 'status', 'queued', 'seq_arrival', seq, 'admitted_no', admitted_no,
   'created_at', now, 'updated_at', now, 'version', 1)
+if in_lottery then redis.call('HSET', KEYS[5], 'lottery', 1) end
 redis.call('PEXPIRE', KEYS[5], retention_ms)
 emit_snapshot({ reservation_id = res_id, event_id = event_id, category_id = cat_id, category = cat_name,
   user_id = user_id, qty = qty, status = 'queued', seq_arrival = seq, created_at = now, updated_at = now, version = 1 },
   KEYS[6], '', 'reservation.queued', schema)
-return { 1, seq, math.max(0, admitted_no - decided - 1), now }
+return { 1, seq, in_lottery and -1 or math.max(0, admitted_no - decided - 1), now }

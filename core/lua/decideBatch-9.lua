@@ -11,7 +11,7 @@
 -- KEYS[2] depth      requests admitted and not yet decided
 -- KEYS[3] outbox     the event's outbox stream
 -- KEYS[4] holds      sorted set of held reservation ids by due time (ms)
--- KEYS[5] meta       the event's settings hash {max_per_user, sale_state, sales_open_at, sales_close_at}
+-- KEYS[5] meta       the event's settings hash {max_per_user, sale_state, sales_open_at, sales_close_at, lottery_*}
 -- KEYS[6] users      seats held or bought per user of this event
 -- KEYS[7] queued     requests queued per user of this event
 -- KEYS[8] pending    admitted, undecided reservation ids scored by arrival number
@@ -20,11 +20,24 @@
 -- The reservation and category keys are built from `base` (same hash tag, so one Redis Cluster slot).
 --
 -- Returns {-1}                 fenced: the lease is not the caller's (nothing changed)
+--         {-2, wait_ms}        a lottery window is open: nothing is decided for wait_ms
+--         {-3}                 the lottery window closed and its requests are not drawn yet (drawLottery)
 --         {1, decided, more}   decided `decided` requests; more = 1 if requests up to max_seq remain
 local lease_value, max_seq, limit, base = ARGV[1], ARGV[2], tonumber(ARGV[3]), ARGV[4]
 if redis.call('GET', KEYS[9]) ~= lease_value then return { -1 } end
 
 local now = now_ms()
+-- A lottery (docs/fairness.md): nothing is decided before the window closes; then the window's requests
+-- must be drawn first (drawLottery, by the shard) unless there are none.
+local lot = redis.call('HMGET', KEYS[5], 'lottery_window_ms', 'sales_open_at', 'lottery_drawn', 'lottery_last_seq')
+if lot[1] and lot[3] ~= '1' then
+  local window_end = tonumber(lot[2] or '0') + tonumber(lot[1])
+  if now < window_end then return { -2, window_end - now } end
+  if lot[4] and redis.call('ZCOUNT', KEYS[8], '-inf', lot[4]) > 0 then return { -3 } end
+  redis.call('HSET', KEYS[5], 'lottery_drawn', '1', 'lottery_drawn_at', now, 'lottery_drawn_count', 0,
+    'lottery_decided_at_draw', redis.call('GET', KEYS[1]) or '0')
+end
+
 local ctx = {
   now = now, hold_ttl_ms = tonumber(ARGV[5]), retention_ms = tonumber(ARGV[6]), schema = ARGV[7], channel = ARGV[8],
   max_per_user = tonumber(redis.call('HGET', KEYS[5], 'max_per_user') or '0'),

@@ -26,7 +26,7 @@ describe('admission', () => {
   function deps(eventId: string, enqueue: AdmissionDeps['enqueue']): AdmissionDeps {
     const category: CategoryRow = { id: randomUUID(), eventId, name: 'VIP', nameKey: 'vip', totalStock: 5, price: 1 };
     const event: EventWithCategories = {
-      id: eventId, name: 'E', date: new Date(), maxPerUser: 4, salesOpenAt: null, salesCloseAt: null, saleState: null, maxDepth: null, createdAt: new Date(), categories: [category],
+      id: eventId, name: 'E', date: new Date(), maxPerUser: 4, salesOpenAt: null, salesCloseAt: null, saleState: null, maxDepth: null, admission: { mode: 'fifo' }, createdAt: new Date(), categories: [category],
     };
     return {
       resolve: async () => ({ event, category }),

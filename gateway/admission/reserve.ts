@@ -18,7 +18,8 @@ export interface AdmissionDeps {
 
 export interface Admitted {
   readonly reservationId: string;
-  readonly position: number;
+  /** admitted requests of the event ahead of it; null in a lottery window until the draw */
+  readonly position: number | null;
   readonly seqArrival: number;
   /** the reservation existed already (an idempotent replay) */
   readonly isReplay: boolean;

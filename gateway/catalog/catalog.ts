@@ -1,3 +1,4 @@
+import { randomInt } from 'node:crypto';
 import type pg from 'pg';
 import { AppError } from '../../core/errors.ts';
 import { isUuid } from '../../core/keys.ts';
@@ -25,6 +26,8 @@ export interface EventRow {
   readonly saleState: 'open' | 'paused' | 'closed' | null;
   /** the event's own queue depth limit; null: QUEUE_MAX_DEPTH */
   readonly maxDepth: number | null;
+  /** FIFO, or a lottery pre-queue (docs/fairness.md); the seed is shown to admins only */
+  readonly admission: { readonly mode: 'fifo' } | { readonly mode: 'lottery'; readonly windowS: number; readonly seed: number };
   readonly createdAt: Date;
 }
 
@@ -56,6 +59,7 @@ const toEvent = (r: Row): EventRow => ({
   salesCloseAt: (r.sales_close_at as Date | null) ?? null,
   saleState: (r.sale_state as EventRow['saleState']) ?? null,
   maxDepth: r.max_depth == null ? null : Number(r.max_depth),
+  admission: r.admission_mode === 'lottery' ? { mode: 'lottery', windowS: Number(r.lottery_window_s), seed: Number(r.lottery_seed) } : { mode: 'fifo' },
   createdAt: r.created_at as Date,
 });
 const toCategory = (r: Row): CategoryRow => ({
@@ -73,6 +77,8 @@ const settingsOf = (e: EventRow): Partial<EventSettings> => ({
   salesCloseAtMs: e.salesCloseAt?.getTime(),
   saleState: e.saleState ?? undefined,
   maxDepth: e.maxDepth ?? undefined,
+  lotteryWindowMs: e.admission.mode === 'lottery' ? e.admission.windowS * 1000 : undefined,
+  lotterySeed: e.admission.mode === 'lottery' ? e.admission.seed : undefined,
 });
 
 /** Postgres unreachable (not a data error) is a 503 for the caller, never a 500. */
@@ -114,11 +120,17 @@ export class Catalog {
   }
 
   async createEvent(body: CreateEventBody): Promise<EventRow> {
+    const isLottery = body.admission?.mode === 'lottery';
     const rows = await query(
       this.#db,
-      `INSERT INTO events (name, date, max_per_user, sales_open_at, sales_close_at)
-       VALUES ($1, $2, $3, $4, $5) RETURNING *`,
-      [body.name.trim(), body.date, body.max_per_user ?? 4, body.sales_open_at ?? null, body.sales_close_at ?? null],
+      `INSERT INTO events (name, date, max_per_user, sales_open_at, sales_close_at, admission_mode, lottery_window_s, lottery_seed)
+       VALUES ($1, $2, $3, $4, $5, $6, $7, $8) RETURNING *`,
+      [
+        body.name.trim(), body.date, body.max_per_user ?? 4, body.sales_open_at ?? null, body.sales_close_at ?? null,
+        isLottery ? 'lottery' : 'fifo', isLottery ? body.admission!.window_s : null,
+        // The draw's seed: the admin's, else a random one (kept from buyers until the draw).
+        isLottery ? (body.admission!.seed ?? randomInt(0, 2 ** 32)) : null,
+      ],
     );
     const event = toEvent(rows[0]!);
     await this.#store.writeEventSettings(event.id, settingsOf(event));

@@ -3,7 +3,7 @@ import { AppError } from '../../core/errors.ts';
 import type { FairnessReport } from '../../core/fairness/report.ts';
 import type { ReservationStore } from '../../core/reservation-store.ts';
 import type { createAuth } from '../auth/jwt.ts';
-import type { Catalog } from '../catalog/catalog.ts';
+import type { Catalog, EventRow } from '../catalog/catalog.ts';
 import { bodyValidator } from '../http/validate.ts';
 import { queueSettingsSchema, saleSwitchSchema } from '../schemas.ts';
 import { eventView } from './views.ts';
@@ -27,8 +27,9 @@ export function adminRoutes(deps: AdminRouteDeps): Router {
   const { catalog, store, auth, fairness } = deps;
   const router = Router();
 
-  const queueView = async (eventId: string) => {
-    const stats = await store.queueStats(eventId);
+  const queueView = async (event: EventRow) => {
+    const eventId = event.id;
+    const [stats, draw] = await Promise.all([store.queueStats(eventId), event.admission.mode === 'lottery' ? store.lotteryDraw(eventId) : undefined]);
     return {
       event_id: eventId,
       depth: stats.depth,
@@ -37,6 +38,10 @@ export function adminRoutes(deps: AdminRouteDeps): Router {
       oldest_wait_ms: stats.oldestWaitMs,
       // The shard holding the event's lease, and its fencing token; null while no shard owns it.
       owner: stats.owner ? { shard_id: stats.owner.shardId, token: stats.owner.token } : null,
+      // A lottery pre-queue: its window, seed and whether the window has been drawn (docs/fairness.md).
+      lottery: event.admission.mode === 'lottery'
+        ? { window_s: event.admission.windowS, seed: event.admission.seed, drawn: draw?.isDrawn ?? false, drawn_requests: draw?.drawnCount ?? null }
+        : null,
     };
   };
 
@@ -48,14 +53,14 @@ export function adminRoutes(deps: AdminRouteDeps): Router {
 
   router.get('/admin/events/:id/queue', ...auth.authenticate('admin'), async (req, res) => {
     const event = await catalog.requireEvent(String(req.params.id));
-    res.set('Cache-Control', 'no-store').json(await queueView(event.id));
+    res.set('Cache-Control', 'no-store').json(await queueView(event));
   });
 
   router.put('/admin/events/:id/queue', ...auth.authenticate('admin'), async (req, res) => {
     const body = validateQueue(req.body);
     const eventId = String(req.params.id);
     await catalog.setMaxDepth(eventId, body.max_depth);
-    res.json(await queueView(eventId));
+    res.json(await queueView(await catalog.requireEvent(eventId)));
   });
 
   // The fairness report (docs/fairness.md), computed from PostgreSQL in a worker thread.

@@ -21,6 +21,12 @@ export function eventRoutes(deps: { catalog: Catalog; store: ReservationStore; a
     if (body.sales_open_at && body.sales_close_at && Date.parse(body.sales_close_at) <= Date.parse(body.sales_open_at)) {
       problems.push({ name: 'sales_close_at', reason: 'must be after sales_open_at' });
     }
+    if (body.admission?.mode === 'lottery') {
+      if (body.admission.window_s === undefined) problems.push({ name: 'admission.window_s', reason: 'is required for a lottery' });
+      if (!body.sales_open_at) problems.push({ name: 'sales_open_at', reason: 'is required for a lottery (its window starts then)' });
+    } else if (body.admission && (body.admission.window_s !== undefined || body.admission.seed !== undefined)) {
+      problems.push({ name: 'admission', reason: 'window_s and seed apply to mode "lottery" only' });
+    }
     if (problems.length > 0) throw AppError.invalid(problems);
     const event = await catalog.createEvent(body);
     res.status(201).location(`/events/${event.id}`).json(eventView(event));

@@ -21,6 +21,8 @@ export const eventView = (e: EventRow) => ({
   sales_open_at: e.salesOpenAt?.toISOString() ?? null,
   sales_close_at: e.salesCloseAt?.toISOString() ?? null,
   sale_state: saleState(e),
+  // The lottery's seed stays out of public views: it is in the admin queue view and the fairness report.
+  admission: e.admission.mode === 'lottery' ? { mode: 'lottery', window_s: e.admission.windowS } : { mode: 'fifo' },
   created_at: e.createdAt.toISOString(),
 });
 

@@ -1,4 +1,4 @@
-import { WaitingError, type Job } from 'bullmq';
+import { DelayedError, WaitingError, type Job } from 'bullmq';
 import { parseReserveJob } from '../../core/contracts.ts';
 import type { Logger } from '../../core/logger.ts';
 import type { ReservationStore } from '../../core/reservation-store.ts';
@@ -26,6 +26,8 @@ export interface DecideJobDeps {
  *   shard stops serving the event.
  * - Redis unreachable: the job throws and BullMQ retries it at once (no backoff); deciding is
  *   idempotent, so a re-run decides only what is still queued.
+ * - A lottery window still open (docs/fairness.md): the job is delayed until it closes (moveToDelayed
+ *   + DelayedError); the first run after that draws the window's order (drawLottery) and decides.
  * - Malformed payload: never retried; each request it names is rejected `internal_error` so nobody
  *   waits forever.
  */
@@ -46,6 +48,12 @@ export function decideJob(store: ReservationStore, deps: DecideJobDeps, logger: 
     const maxSeq = Math.max(...requests.map((r) => r.seq_arrival));
     const lease = deps.leaseOf(eventId);
     const result = lease === undefined ? { kind: 'fenced' as const, decided: 0 } : await store.decideUpTo(eventId, maxSeq, lease);
+    if (result.kind === 'lottery_window') {
+      // A lottery's window is open: the job waits (delayed, no attempt used) until it closes; the
+      // first job run after that draws the window's order, then decides.
+      await job.moveToDelayed(Date.now() + result.waitMs, token);
+      throw new DelayedError();
+    }
     if (result.kind === 'fenced') {
       logger.warn({ job_id: job.id, event_id: eventId, lease }, 'not the owner of this event any more: job handed back');
       deps.fenced(eventId);
