@@ -30,6 +30,13 @@ function build(eventInfo: FairnessEventInfo, rows: FairnessRow[]) {
   return builder.build(new Date(0));
 }
 
+/** Two seats; requests 1, 2, 3 (one seat each) decided 1, 3, 2. */
+const lateWinnerExample = (): FairnessRow[] => [
+  decided(1, 'u1', 1, 0, 1, 10, 'reserved'),
+  decided(2, 'u2', 1, 1, 3, 12, 'rejected'),
+  decided(3, 'u3', 1, 2, 2, 11, 'reserved'),
+];
+
 describe('fairness report: the worked examples of docs/fairness.md', () => {
   it('inversions, by gap, and displacement: A–E received at 0, 0, 2, 15, 200 ms, decided A, C, B, E, D', () => {
     const report = build(info(0), [
@@ -67,11 +74,7 @@ describe('fairness report: the worked examples of docs/fairness.md', () => {
   });
 
   it('a late winner: two seats, requests 1, 2, 3 decided 1, 3, 2', () => {
-    const report = build(info(2), [
-      decided(1, 'u1', 1, 0, 1, 10, 'reserved'),
-      decided(2, 'u2', 1, 1, 3, 12, 'rejected'),
-      decided(3, 'u3', 1, 2, 2, 11, 'reserved'),
-    ]);
+    const report = build(info(2), lateWinnerExample());
     expect(report.winners).to.deep.equal({ won: 2, ideal: 2, precision: 0.5, late_winners: 1 });
     expect(report.categories[0]!.sold_out_after_ms).to.equal(11);
     expect(report.time.sold_out_after_ms).to.equal(11);
@@ -198,11 +201,7 @@ describe('fairness metrics', () => {
 
 describe('formatFairnessReport', () => {
   it('prints every headline figure with its label, and the lottery lines for a lottery', () => {
-    const report = build(info(2), [
-      decided(1, 'u1', 1, 0, 1, 10, 'reserved'),
-      decided(2, 'u2', 1, 1, 3, 12, 'rejected'),
-      decided(3, 'u3', 1, 2, 2, 11, 'reserved'),
-    ]);
+    const report = build(info(2), lateWinnerExample());
     const text = formatFairnessReport(report);
     expect(text).to.match(/^late winners +1 /m);
     expect(text).to.match(/^winner-set precision +50\.0000% /m);
