@@ -66,11 +66,12 @@ local DECIDE_FIELDS = { 'status', 'reservation_id', 'event_id', 'category_id', '
   'qty', 'seq_arrival', 'created_at', 'version', 'booking_id', 'draw_no' }
 
 -- Decides one reservation whose fields `f` (read with DECIDE_FIELDS, status `queued`) the caller has,
--- as the `seq_decision`-th decision. `ctx` holds what a call reads once: ctx.now, ctx.hold_ttl_ms,
--- ctx.retention_ms, ctx.schema, ctx.channel, ctx.max_per_user, ctx.closed (the sale is closed),
--- ctx.avail (category key -> seats available, read once per call and kept current), ctx.base, and the
--- keys ctx.outbox, ctx.holds, ctx.users, ctx.queued. The caller moves the decided, depth and pending
--- counters (once per call).
+-- as the `seq_decision`-th decision. `ctx` (from new_decisions) holds what a call reads once:
+-- ctx.now, ctx.hold_ttl_ms, ctx.retention_ms, ctx.schema, ctx.channel, ctx.max_per_user, ctx.closed
+-- (the sale is closed), ctx.avail (category key -> seats available, read once per call and kept
+-- current), and the keys ctx.outbox, ctx.holds, ctx.users, ctx.queued; and what the call does once at
+-- its end (finish_decisions): the announcements of the changes (one PUBLISH) and the users whose queued
+-- count reached 0 (one HDEL). The caller moves the decided, depth and pending counters (once per call).
 -- The rules, in order: a reservation or stock that cannot be read (no stock hash, no max_per_user, a
 -- field that is not a number) -> rejected internal_error; sale closed -> rejected sales_closed; the
 -- user's seats plus qty above max_per_user -> rejected limit_exceeded; `qty` seats available ->
@@ -106,8 +107,8 @@ local function decide_one(res_key, cat_key, f, seq_decision, ctx)
     status = status, seq_decision = seq_decision, decided_at = now, updated_at = now, version = version }
   if f[11] then snap.booking_id = f[11] end
   if f[12] then snap.draw_no = tonumber(f[12]) end
-  if user_id and redis.call('HINCRBY', ctx.queued, user_id, -1) <= 0 then redis.call('HDEL', ctx.queued, user_id) end
-  local event_type, keep_until = 'reservation.rejected', now
+  if user_id and redis.call('HINCRBY', ctx.queued, user_id, -1) <= 0 then ctx.drained[#ctx.drained + 1] = user_id end
+  local event_type = 'reservation.rejected'
   if status == 'reserved' then
     ctx.avail[cat_key] = available - qty
     redis.call('HINCRBY', cat_key, 'available', -qty)
@@ -117,13 +118,32 @@ local function decide_one(res_key, cat_key, f, seq_decision, ctx)
     redis.call('ZADD', ctx.holds, expires_at, res_id)
     redis.call('HSET', res_key, 'status', 'reserved', 'expires_at', expires_at, 'seq_decision', seq_decision,
       'decided_at', now, 'updated_at', now, 'version', version)
-    snap.expires_at, keep_until, event_type = expires_at, expires_at, 'reservation.reserved'
+    snap.expires_at, event_type = expires_at, 'reservation.reserved'
+    -- Readable `retention_ms` after the hold's end.
+    redis.call('PEXPIREAT', res_key, expires_at + ctx.retention_ms)
   else
+    -- A rejection keeps the expiry set at admission (`retention_ms` after it): readable as long as the
+    -- request's idempotency key, and one command fewer per decision.
     redis.call('HSET', res_key, 'status', 'rejected', 'reason', reason, 'seq_decision', seq_decision,
       'decided_at', now, 'updated_at', now, 'version', version)
     snap.reason = reason
   end
-  -- Readable `retention_ms` after this change (after the hold's end while one is open).
-  redis.call('PEXPIREAT', res_key, keep_until + ctx.retention_ms)
-  emit_snapshot(snap, ctx.outbox, ctx.channel, event_type, ctx.schema)
+  emit_snapshot(snap, ctx.outbox, '', event_type, ctx.schema)
+  ctx.announce[#ctx.announce + 1] = res_id .. ' ' .. status
+end
+
+-- The context of one call's decisions (see decide_one); `settings` gives now, hold_ttl_ms,
+-- retention_ms, schema, channel, max_per_user, closed and the keys.
+local function new_decisions(settings)
+  settings.avail, settings.announce, settings.drained = {}, {}, {}
+  return settings
+end
+
+-- What a call's decisions do once at the end: one announcement of every change on the event's channel
+-- (lines `<reservation id> <status>`), and one HDEL of the users with nothing queued any more.
+local function finish_decisions(ctx)
+  if #ctx.announce > 0 and ctx.channel ~= '' then redis.call('PUBLISH', ctx.channel, table.concat(ctx.announce, '\n')) end
+  for i = 1, #ctx.drained, 1000 do
+    redis.call('HDEL', ctx.queued, unpack(ctx.drained, i, math.min(i + 999, #ctx.drained)))
+  end
 end

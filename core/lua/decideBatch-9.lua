@@ -38,12 +38,12 @@ if lot[1] and lot[3] ~= '1' then
     'lottery_decided_at_draw', redis.call('GET', KEYS[1]) or '0')
 end
 
-local ctx = {
+local ctx = new_decisions({
   now = now, hold_ttl_ms = tonumber(ARGV[5]), retention_ms = tonumber(ARGV[6]), schema = ARGV[7], channel = ARGV[8],
   max_per_user = tonumber(redis.call('HGET', KEYS[5], 'max_per_user') or '0'),
-  closed = sale_state(KEYS[5], now) == 'closed', avail = {},
+  closed = sale_state(KEYS[5], now) == 'closed',
   outbox = KEYS[3], holds = KEYS[4], users = KEYS[6], queued = KEYS[7],
-}
+})
 
 -- The lowest arrival numbers first; they leave the pending set together at the end (by rank).
 local ids = redis.call('ZRANGEBYSCORE', KEYS[8], '-inf', max_seq, 'LIMIT', 0, limit)
@@ -62,6 +62,7 @@ for _, res_id in ipairs(ids) do
   end
 end
 if #ids > 0 then redis.call('ZREMRANGEBYRANK', KEYS[8], 0, #ids - 1) end
+finish_decisions(ctx)
 if decided > 0 then redis.call('SET', KEYS[1], seq_decision) end
 if decided + gone > 0 and redis.call('DECRBY', KEYS[2], decided + gone) < 0 then redis.call('SET', KEYS[2], 0) end
 return { 1, decided, #ids == limit and 1 or 0 }

@@ -38,10 +38,12 @@ local now = now_ms()
 local seq_decision = redis.call('INCR', KEYS[3])
 if redis.call('DECR', KEYS[4]) < 0 then redis.call('SET', KEYS[4], 0) end
 redis.call('ZREM', KEYS[10], f[2])
-decide_one(KEYS[1], KEYS[2], f, seq_decision, {
+local ctx = new_decisions({
   now = now, hold_ttl_ms = hold_ttl_ms, retention_ms = retention_ms, schema = schema, channel = channel,
   max_per_user = tonumber(redis.call('HGET', KEYS[7], 'max_per_user') or '0'),
-  closed = sale_state(KEYS[7], now) == 'closed', avail = {},
+  closed = sale_state(KEYS[7], now) == 'closed',
   outbox = KEYS[5], holds = KEYS[6], users = KEYS[8], queued = KEYS[9],
 })
+decide_one(KEYS[1], KEYS[2], f, seq_decision, ctx)
+finish_decisions(ctx)
 return answer(1)

@@ -58,9 +58,13 @@ export class ChangeWaiter {
     this.#keyPrefix = options.keyPrefix;
     this.#maxWaiters = options.maxWaiters;
     this.#logger = logger;
+    // One line `<reservation id> <status>` per change; a batch of decisions announces its changes in one
+    // message, a line each.
     subscriber.on('message', (_channel: string, message: string) => {
-      const reservationId = message.slice(0, message.indexOf(' '));
-      for (const waiter of this.#waiters.get(reservationId) ?? []) waiter.wake();
+      for (const line of message.split('\n')) {
+        const reservationId = line.slice(0, line.indexOf(' '));
+        for (const waiter of this.#waiters.get(reservationId) ?? []) waiter.wake();
+      }
     });
     subscriber.on('ready', () => {
       if (this.#hasBeenReady) this.#wakeAll();
