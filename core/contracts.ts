@@ -165,6 +165,19 @@ function parseJson(raw: Buffer | string | null): Parsed<unknown> {
   }
 }
 
+/**
+ * The records of one outbox stream entry (its field list as XREAD returns it): an entry carries one
+ * record (`type`, `snapshot`), or a decision batch's snapshots (`type` "batch", `snapshots`: one JSON per
+ * line, JSON never holding a raw newline). Each record's `type` is read from its JSON.
+ */
+export function outboxEntryRecords(fields: readonly string[]): { type: string; value: string }[] {
+  const get = (name: string) => fields[fields.indexOf(name) + 1] ?? '';
+  if (!fields.includes('snapshots')) return [{ type: get('type'), value: get('snapshot') }];
+  return get('snapshots')
+    .split('\n')
+    .map((value) => ({ type: /"type":"([^"\\]*)"/.exec(value)?.[1] ?? '', value }));
+}
+
 /** Parses a Kafka message value as a reservation snapshot; never throws. */
 export function parseSnapshot(raw: Buffer | string | null): Parsed<ReservationSnapshot> {
   const json = parseJson(raw);

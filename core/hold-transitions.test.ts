@@ -2,6 +2,7 @@ import { randomUUID } from 'node:crypto';
 import { expect } from 'chai';
 import type { Redis } from 'ioredis';
 import { deleteTestKeys, testConfig, testLogger } from '../test/support/env.ts';
+import { outboxEntryRecords } from './contracts.ts';
 import { HoldTransitions } from './hold-transitions.ts';
 import { bodyHash, IdempotencyKeys } from './idempotency.ts';
 import { newReservationId } from './keys.ts';
@@ -42,7 +43,7 @@ describe('hold transitions (real Redis)', () => {
   const stock = async (eventId: string) => (await store.readStock(eventId, ['c1'])).get('c1')!;
   const status = async (id: string) => (await redis.hget(store.keys(id.slice(0, 36)).reservation(id), 'status'))!;
   const outboxTypes = async (eventId: string, id: string) =>
-    (await redis.xrange(store.keys(eventId).outbox, '-', '+')).filter(([, f]) => f[3]!.includes(id)).map(([, f]) => f[1]);
+    (await redis.xrange(store.keys(eventId).outbox, '-', '+')).flatMap(([, f]) => outboxEntryRecords(f)).filter((r) => r.value.includes(id)).map((r) => r.type);
   const waitForRedisClock = async (ms: number) => {
     const [sec, usec] = await redis.time();
     const target = Number(sec) * 1000 + Math.floor(Number(usec) / 1000) + ms;

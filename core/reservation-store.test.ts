@@ -1,7 +1,7 @@
 import { randomUUID } from 'node:crypto';
 import { expect } from 'chai';
 import type { Redis } from 'ioredis';
-import { parseOutboxRecord } from './contracts.ts';
+import { outboxEntryRecords, parseOutboxRecord } from './contracts.ts';
 import { drawOrder } from './fairness/lottery.ts';
 import { newReservationId } from './keys.ts';
 import { createRedis } from './redis.ts';
@@ -34,7 +34,7 @@ describe('reservation scripts (real Redis)', () => {
 
   async function outbox(eventId: string): Promise<{ type: string; snapshot: Record<string, unknown> }[]> {
     const entries = await redis.xrange(store.keys(eventId).outbox, '-', '+');
-    return entries.map(([, fields]) => ({ type: fields[1]!, snapshot: JSON.parse(fields[3]!) as Record<string, unknown> }));
+    return entries.flatMap(([, fields]) => outboxEntryRecords(fields).map((r) => ({ type: r.type, snapshot: JSON.parse(r.value) as Record<string, unknown> })));
   }
 
   describe('initStock', () => {

@@ -147,9 +147,10 @@ try {
     relay.start();
     await until(async () => (await redis.xlen(outbox)) === 0);
     const relayMs = Date.now() - t;
+    const records = relay.published;
     await relay.close();
     await publisher.close();
-    console.log(`  relay:    ${fmt(entries)} outbox entries to Kafka in ${relayMs} ms = ${fmt(rate(entries, relayMs))} entries/s  (RELAY_BATCH_SIZE ${config.relayBatchSize})`);
+    console.log(`  relay:    ${fmt(records)} records (${fmt(entries)} outbox entries) to Kafka in ${relayMs} ms = ${fmt(rate(records, relayMs))} records/s  (RELAY_BATCH_SIZE ${config.relayBatchSize})`);
 
     t = Date.now();
     const persister = await startPersister(config, logger);
@@ -159,7 +160,7 @@ try {
     }, 1_000);
     const persistMs = Date.now() - t;
     await persister.close();
-    console.log(`  persister: ${fmt(entries)} snapshots into PostgreSQL (${fmt(REQUESTS)} rows, final states) in ${persistMs} ms = ${fmt(rate(entries, persistMs))} snapshots/s  (includes the consumer group join)`);
+    console.log(`  persister: ${fmt(records)} snapshots into PostgreSQL (${fmt(REQUESTS)} rows, final states) in ${persistMs} ms = ${fmt(rate(records, persistMs))} snapshots/s  (includes the consumer group join)`);
     const cleanup = createKafka({ brokers: config.kafkaBrokers, clientId: 'bench-cleanup' }, logger).admin();
     await cleanup.connect();
     await cleanup.deleteTopics({ topics: [config.reservationsTopic, config.deadLetterTopic] }).catch(() => undefined);

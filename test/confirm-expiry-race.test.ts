@@ -1,6 +1,7 @@
 import { randomUUID } from 'node:crypto';
 import { expect } from 'chai';
 import type { Redis } from 'ioredis';
+import { outboxEntryRecords } from '../core/contracts.ts';
 import { AppError } from '../core/errors.ts';
 import { HoldTransitions } from '../core/hold-transitions.ts';
 import { newReservationId } from '../core/keys.ts';
@@ -83,12 +84,12 @@ describe('confirm racing expiry', function () {
     await waitFor('every hold settled', async () => (await redis.zcard(store.keys(eventId).holds)) === 0 || undefined);
     await Promise.all(reapers.map((r) => r.close()));
 
-    const outbox = await redis.xrange(store.keys(eventId).outbox, '-', '+');
+    const outbox = (await redis.xrange(store.keys(eventId).outbox, '-', '+')).flatMap(([, f]) => outboxEntryRecords(f));
     const confirmedCount = outcomes.filter((o) => o === 'confirmed').length;
     for (const [i, h] of holds.entries()) {
       const final = await store.read(h.id);
       expect(final?.status, h.id).to.equal(outcomes[i]);
-      const endings = outbox.filter(([, f]) => f[3]!.includes(h.id) && /reservation\.(confirmed|expired)/.test(f[1]!)).map(([, f]) => f[1]);
+      const endings = outbox.filter((r) => r.value.includes(h.id) && /reservation\.(confirmed|expired)/.test(r.type)).map((r) => r.type);
       expect(endings, `the only ending event of ${h.id}`).to.deep.equal([`reservation.${outcomes[i]}`]);
     }
     const stock = (await store.readStock(eventId, ['c1'])).get('c1')!;

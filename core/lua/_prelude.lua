@@ -70,14 +70,15 @@ local DECIDE_FIELDS = { 'status', 'reservation_id', 'event_id', 'category_id', '
 -- ctx.now, ctx.hold_ttl_ms, ctx.retention_ms, ctx.schema, ctx.channel, ctx.max_per_user, ctx.closed
 -- (the sale is closed), ctx.avail (category key -> seats available, read once per call and kept
 -- current), and the keys ctx.outbox, ctx.holds, ctx.users, ctx.queued; and what the call does once at
--- its end (finish_decisions): the announcements of the changes (one PUBLISH) and the users whose queued
--- count reached 0 (one HDEL). The caller moves the decided, depth and pending counters (once per call).
+-- its end (finish_decisions): the snapshots (one outbox entry), the announcements of the changes (one
+-- PUBLISH) and the users whose queued count reached 0 (one HDEL). The caller moves the decided, depth and pending counters (once per call).
 -- The rules, in order: a reservation or stock that cannot be read (no stock hash, no max_per_user, a
 -- field that is not a number) -> rejected internal_error; sale closed -> rejected sales_closed; the
 -- user's seats plus qty above max_per_user -> rejected limit_exceeded; `qty` seats available ->
 -- reserved (a hold until now + hold_ttl_ms); else rejected out_of_stock.
 -- Everything is read and checked before the first write, because Redis does not undo a script's
--- writes when it fails halfway. One HSET writes the decision; its snapshot goes to the outbox.
+-- writes when it fails halfway. One HSET writes the decision; its snapshot goes to the outbox with the
+-- call's others (finish_decisions).
 local function decide_one(res_key, cat_key, f, seq_decision, ctx)
   local res_id, user_id, qty = f[2], f[6], tonumber(f[7] or '')
   local available = ctx.avail[cat_key]
@@ -128,20 +129,26 @@ local function decide_one(res_key, cat_key, f, seq_decision, ctx)
       'decided_at', now, 'updated_at', now, 'version', version)
     snap.reason = reason
   end
-  emit_snapshot(snap, ctx.outbox, '', event_type, ctx.schema)
+  snap.schema, snap.type = tonumber(ctx.schema), event_type
+  ctx.snapshots[#ctx.snapshots + 1] = cjson.encode(snap)
   ctx.announce[#ctx.announce + 1] = res_id .. ' ' .. status
 end
 
 -- The context of one call's decisions (see decide_one); `settings` gives now, hold_ttl_ms,
 -- retention_ms, schema, channel, max_per_user, closed and the keys.
 local function new_decisions(settings)
-  settings.avail, settings.announce, settings.drained = {}, {}, {}
+  settings.avail, settings.announce, settings.drained, settings.snapshots = {}, {}, {}, {}
   return settings
 end
 
--- What a call's decisions do once at the end: one announcement of every change on the event's channel
--- (lines `<reservation id> <status>`), and one HDEL of the users with nothing queued any more.
+-- What a call's decisions do once at the end: one outbox entry carrying every snapshot (field
+-- `snapshots`, one JSON per line; the relay publishes a Kafka message per line), one announcement of
+-- every change on the event's channel (lines `<reservation id> <status>`), and one HDEL of the users
+-- with nothing queued any more.
 local function finish_decisions(ctx)
+  if #ctx.snapshots > 0 then
+    redis.call('XADD', ctx.outbox, '*', 'type', 'batch', 'snapshots', table.concat(ctx.snapshots, '\n'))
+  end
   if #ctx.announce > 0 and ctx.channel ~= '' then redis.call('PUBLISH', ctx.channel, table.concat(ctx.announce, '\n')) end
   for i = 1, #ctx.drained, 1000 do
     redis.call('HDEL', ctx.queued, unpack(ctx.drained, i, math.min(i + 999, #ctx.drained)))

@@ -1,4 +1,5 @@
 import type { Redis } from 'ioredis';
+import { outboxEntryRecords } from '../../core/contracts.ts';
 import type { OutgoingMessage } from '../../core/kafka.ts';
 import type { Logger } from '../../core/logger.ts';
 
@@ -44,7 +45,7 @@ export class OutboxRelay {
     this.#logger = logger.child({ component: 'outbox-relay' });
   }
 
-  /** Entries published since start (for tests and metrics). */
+  /** Records (Kafka messages) published since start (for tests and metrics). */
   get published(): number {
     return this.#published;
   }
@@ -99,19 +100,21 @@ export class OutboxRelay {
     for (const [key, entries] of reply) {
       if (entries.length === 0) continue;
       const eventId = eventIds[keys.indexOf(key)]!;
-      const messages = entries.map(([, fields]) => toMessage(eventId, fields));
-      await this.#publisher.send(this.#settings.topic, messages);
+      // An entry may carry a decision batch's snapshots: a message each, sent in chunks of batchSize.
+      const messages = entries.flatMap(([, fields]) => toMessages(eventId, fields));
+      for (let i = 0; i < messages.length; i += this.#settings.batchSize) {
+        await this.#publisher.send(this.#settings.topic, messages.slice(i, i + this.#settings.batchSize));
+      }
       await this.#writer.xdel(key, ...entries.map(([id]) => id));
-      sent += entries.length;
+      sent += messages.length;
     }
     this.#published += sent;
     return sent;
   }
 }
 
-function toMessage(eventId: string, fields: string[]): OutgoingMessage {
-  const get = (name: string) => fields[fields.indexOf(name) + 1] ?? '';
-  return { key: eventId, value: get('snapshot'), headers: { type: get('type') } };
+function toMessages(eventId: string, fields: string[]): OutgoingMessage[] {
+  return outboxEntryRecords(fields).map((r) => ({ key: eventId, value: r.value, headers: { type: r.type } }));
 }
 
 const sleep = (ms: number) => new Promise<void>((resolve) => setTimeout(resolve, ms));
