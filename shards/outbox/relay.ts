@@ -35,6 +35,8 @@ export class OutboxRelay {
   #running = false;
   #loop: Promise<void> | undefined;
   #published = 0;
+  /** entries read per stream at once: about batchSize records (a decision entry carries many) */
+  #readCount: number;
 
   /** `reader` is a connection of the relay's own (XREAD BLOCK holds it); `writer` may be shared. */
   constructor(reader: Redis, writer: Redis, publisher: Publisher, settings: RelaySettings, logger: Logger) {
@@ -43,6 +45,7 @@ export class OutboxRelay {
     this.#publisher = publisher;
     this.#settings = settings;
     this.#logger = logger.child({ component: 'outbox-relay' });
+    this.#readCount = settings.batchSize;
   }
 
   /** Records (Kafka messages) published since start (for tests and metrics). */
@@ -88,7 +91,7 @@ export class OutboxRelay {
     const keys = eventIds.map(this.#settings.outboxKey);
     const reply = (await this.#reader.xread(
       'COUNT',
-      this.#settings.batchSize,
+      this.#readCount,
       'BLOCK',
       this.#settings.blockMs,
       'STREAMS',
@@ -97,7 +100,9 @@ export class OutboxRelay {
     )) as [string, [string, string[]][]][] | null;
     if (!reply) return 0;
     let sent = 0;
+    let read = 0;
     for (const [key, entries] of reply) {
+      read += entries.length;
       if (entries.length === 0) continue;
       const eventId = eventIds[keys.indexOf(key)]!;
       // An entry may carry a decision batch's snapshots: a message each, sent in chunks of batchSize.
@@ -109,6 +114,8 @@ export class OutboxRelay {
       sent += messages.length;
     }
     this.#published += sent;
+    // Read about batchSize records next time, whatever the entries carry.
+    if (read > 0) this.#readCount = Math.max(1, Math.min(this.#settings.batchSize, Math.floor((this.#settings.batchSize * read) / Math.max(sent, 1))));
     return sent;
   }
 }
