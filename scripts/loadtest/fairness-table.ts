@@ -1,10 +1,13 @@
+import { formatFairnessReport } from '../../core/fairness/format.ts';
+import type { FairnessReport } from '../../core/fairness/report.ts';
 import type { LatencyStats } from './recorder.ts';
 import { cell, ms, table, type Cell } from './text-table.ts';
 
 /**
  * The fairness report (`GET /admin/events/{id}/fairness`, JSON in docs/fairness.md) as text: first
- * beside what the driver saw of the same run, then the figures only the server can know. Reads the
- * JSON defensively: a field it lacks prints as '–'.
+ * beside what the driver saw of the same run, then the report's own figures as `npm run fairness`
+ * prints them (core/fairness/format.ts). The side-by-side part reads the JSON defensively (a field it
+ * lacks prints as '–'), since it may come from a gateway of another version.
  */
 
 /** The driver's counts that the report also has. */
@@ -55,7 +58,7 @@ export function fairnessProblems(report: unknown): string[] {
   return problems;
 }
 
-export function formatFairnessReport(report: unknown, driver?: DriverView): string {
+export function formatFairnessSideBySide(report: unknown, driver?: DriverView): string {
   const out: string[] = [`Fairness report (GET /admin/events/{id}/fairness, generated ${cell(pick(report, 'generated_at') as Cell)}, mode ${cell(pick(report, 'mode') as Cell)})`];
   const d = driver;
   const sideBySide: Cell[][] = [
@@ -74,71 +77,13 @@ export function formatFairnessReport(report: unknown, driver?: DriverView): stri
   ];
   out.push(table(['', 'driver saw', 'report'], sideBySide));
   out.push('  (the driver times a decision from sending the reserve to reading it, long-polls included; the report from admission to decision)');
-
-  out.push('', 'Order (decided requests)');
-  const byGap = pick(report, 'order.by_gap');
-  out.push(
-    table(
-      ['pairs counted', 'pairs', 'inversions', 'inversion rate'],
-      [
-        ['all', num(report, 'order.pairs'), num(report, 'order.inversions'), num(report, 'order.inversion_rate')],
-        ...(Array.isArray(byGap) ? byGap : []).map((g): Cell[] => [`arrivals > ${cell(num(g, 'gap_ms'))} ms apart`, num(g, 'pairs'), num(g, 'inversions'), num(g, 'inversion_rate')]),
-      ],
-    ),
-  );
-  out.push(`  displacement: max ${cell(num(report, 'order.displacement.max'))}, p99 ${cell(num(report, 'order.displacement.p99'))}, mean ${cell(num(report, 'order.displacement.mean'))}`);
-
-  out.push('', 'Winners, users, stock');
-  out.push(
-    table(
-      ['measure', 'value'],
-      [
-        ['winners / ideal FIFO winners', `${cell(num(report, 'winners.won'))} / ${cell(num(report, 'winners.ideal'))}`],
-        ['winner-set precision', num(report, 'winners.precision')],
-        ['late winners (must be 0)', num(report, 'winners.late_winners')],
-        ['users with an arrival', num(report, 'users.users')],
-        ['cap violations (must be 0)', num(report, 'users.cap_violations')],
-        ["Jain's index / ideal", `${cell(num(report, 'users.jain_index'))} / ${cell(num(report, 'users.jain_index_ideal'))}`],
-        ['oversold seats (must be 0)', num(report, 'conservation.oversold_seats')],
-        ['undersold refusals (false sold-outs)', num(report, 'conservation.undersold_refusals')],
-        ['shedding: servable shed / servable', `${cell(num(report, 'shedding.servable_shed'))} / ${cell(num(report, 'shedding.servable_arrivals'))} = ${cell(num(report, 'shedding.rate'))}`],
-        ['time to decision max (ms)', num(report, 'time.to_decision_ms.max')],
-        ['sold out after (ms)', num(report, 'time.sold_out_after_ms')],
-      ],
-    ),
-  );
-
-  const categories = pick(report, 'categories');
-  if (Array.isArray(categories) && categories.length > 0) {
-    out.push('', 'Categories');
-    out.push(
-      table(
-        ['name', 'stock', 'won', 'seats won', 'returned', 'left', 'precision', 'late', 'oversold', 'undersold', 'shed/servable', 'sold out after ms'],
-        categories.map((c): Cell[] => [
-          cell(pick(c, 'name') as Cell),
-          num(c, 'total_stock'),
-          num(c, 'won'),
-          num(c, 'won_seats'),
-          num(c, 'returned_seats'),
-          num(c, 'seats_left'),
-          num(c, 'precision'),
-          num(c, 'late_winners'),
-          num(c, 'oversold_seats'),
-          num(c, 'undersold_refusals'),
-          `${cell(num(c, 'servable_shed'))}/${cell(num(c, 'servable_arrivals'))}`,
-          num(c, 'sold_out_after_ms'),
-        ]),
-      ),
-    );
-  }
-  const lottery = pick(report, 'lottery');
-  if (lottery !== null && lottery !== undefined) {
-    const deciles = pick(lottery, 'win_rate_by_decile');
-    out.push('', `Lottery: window ${cell(num(lottery, 'window_s'))} s, ${cell(num(lottery, 'window_requests'))} requests, draw verified ${String(pick(lottery, 'draw_verified'))}`);
-    out.push(`  win rate by arrival decile: ${Array.isArray(deciles) ? deciles.map((v) => cell(v as Cell)).join(' ') : '–'}`);
-    out.push(`  chi-squared ${cell(num(lottery, 'chi_squared'))} (${cell(num(lottery, 'degrees_of_freedom'))} degrees of freedom; above 16.92: p < 0.05)`);
-  }
+  if (isFullReport(report)) out.push('', formatFairnessReport(report));
   const problems = fairnessProblems(report);
   out.push('', problems.length === 0 ? 'Fairness invariants: no late winner, no cap violation, nothing oversold.' : `FAIRNESS BUG (docs/fairness.md, "Reading it"): ${problems.join(', ')}`);
   return out.join('\n');
+}
+
+/** Shaped as this version's report (the sections the table prints are there). */
+function isFullReport(report: unknown): report is FairnessReport {
+  return ['requests', 'order', 'winners', 'users', 'conservation', 'shedding', 'time', 'categories'].every((k) => typeof pick(report, k) === 'object');
 }

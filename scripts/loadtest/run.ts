@@ -7,7 +7,7 @@ import { AdminApi, type CategoryAvailability, type SeededEvent } from './admin-a
 import { ApiClient } from './api-client.ts';
 import type { AttemptContext } from './attempt.ts';
 import { COHORTS, SCENARIOS, type Cohort } from './contract.ts';
-import { formatFairnessReport, fairnessProblems, type DriverView } from './fairness-table.ts';
+import { formatFairnessSideBySide, fairnessProblems, type DriverView } from './fairness-table.ts';
 import { runFlood } from './flood.ts';
 import { runFairness, runTicketWar, type FlowRunResult } from './flows.ts';
 import { queueDepthFor, type LoadtestOptions } from './options.ts';
@@ -177,7 +177,7 @@ export async function runLoadtest(options: LoadtestOptions, jwtSecret: string): 
         seatsLeft: availability?.reduce((n, c) => n + c.available, 0),
         decision: isFlow ? outcomes.decision.stats() : undefined,
       };
-      process.stdout.write(`\n${formatFairnessReport(fetched.report, driver)}\n`);
+      process.stdout.write(`\n${formatFairnessSideBySide(fetched.report, driver)}\n`);
       reportProblems = fairnessProblems(fetched.report);
     } else {
       process.stdout.write(`\nFairness report: ${fetched.note}\n`);
