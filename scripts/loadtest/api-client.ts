@@ -30,11 +30,14 @@ const isObject = (v: unknown): v is Record<string, unknown> => typeof v === 'obj
 
 /**
  * The scenario's HTTP client for per-user flows: an undici Pool to the gateway, every request taken
- * from the run's budget, timed, and recorded.
+ * from the run's budget, timed, and recorded. What a buyer waits on (a long-poll, up to its wait; a
+ * confirm, through its payment) goes through a pool of its own (`waitPool`, up to a connection per
+ * user, as each buyer's browser has its own), so it never queues the reserves behind it.
  */
 export class ApiClient {
   constructor(
     private readonly pool: Pool,
+    private readonly waitPool: Pool,
     private readonly scenario: ScenarioName,
     private readonly recorder: Recorder,
     private readonly budget: RequestBudget,
@@ -57,7 +60,7 @@ export class ApiClient {
     this.recorder.started();
     let response: ApiResponse;
     try {
-      const res = await this.pool.request({
+      const res = await (req.endpoint === 'poll' || req.endpoint === 'confirm' ? this.waitPool : this.pool).request({
         method,
         path: req.path,
         headers,

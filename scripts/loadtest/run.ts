@@ -75,8 +75,10 @@ export async function runLoadtest(options: LoadtestOptions, jwtSecret: string): 
   const pools: Pool[] = [];
   const contextFor = (connections: number): AttemptContext => {
     const pool = ApiClient.pool(options.baseUrl, connections);
-    pools.push(pool);
-    const api = new ApiClient(pool, options.scenario, recorder, budget, (options.waitS + 30) * 1000);
+    // Long-polls and confirms: up to a connection per user (each buyer waits on its own).
+    const waitPool = ApiClient.pool(options.baseUrl, Math.max(connections, options.users));
+    pools.push(pool, waitPool);
+    const api = new ApiClient(pool, waitPool, options.scenario, recorder, budget, (options.waitS + 30) * 1000);
     return { api, outcomes, tokens, eventId: event.eventId, categoryOf, qty: options.qty, waitS: options.waitS, preferWait: options.preferWait };
   };
   const clientsOf = (c: Cohort) => Math.max(1, Math.round(c.vus * options.cohortScale));
