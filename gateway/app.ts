@@ -73,7 +73,9 @@ export function createApp(deps: AppDeps): Express {
       const event = await deps.catalog.getEvent(eventId);
       return event ? `${event.name} (${event.date.toISOString().slice(0, 10)})` : '';
     };
-    app.use(cookieParser(), boardRoutes({ ...deps.board, describe, authenticateAdmin: boardAuth.authenticate('admin') }));
+    // Cookies matter to the board's pages only (a browser cannot send a bearer header there).
+    app.use('/admin', cookieParser());
+    app.use(boardRoutes({ ...deps.board, describe, authenticateAdmin: boardAuth.authenticate('admin') }));
   }
   app.use(requireJsonBody, express.json({ limit: deps.bodyLimit, type: ['application/json', 'application/*+json'] }));
 
@@ -95,9 +97,10 @@ export function createApp(deps: AppDeps): Express {
     paymentTimeoutMs: deps.paymentTimeoutMs,
   };
 
+  // The hot path (reserve, poll) first: fewer routing layers to walk per request.
+  app.use(reservationRoutes({ admission: deps.admission, store: deps.store, db: deps.db, waiter: deps.waiter, idempotency: deps.idempotency, auth }));
   app.use(eventRoutes({ catalog: deps.catalog, store: deps.store, auth }));
   app.use(adminRoutes({ catalog: deps.catalog, store: deps.store, auth, fairness: deps.fairness }));
-  app.use(reservationRoutes({ admission: deps.admission, store: deps.store, db: deps.db, waiter: deps.waiter, idempotency: deps.idempotency, auth }));
   app.use(lifecycleRoutes({ confirm: confirmDeps, transitions: deps.transitions, read, idempotency: deps.idempotency, auth }));
 
   app.use(notFound);
