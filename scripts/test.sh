@@ -1,7 +1,7 @@
 #!/usr/bin/env bash
 # `npm test`: everything the tests need, then every test. On a fresh machine it installs the npm
-# packages (and Debian's Chromium for the browser tests), starts Redis, PostgreSQL and Kafka
-# (scripts/infra.sh, installing what is missing), applies
+# packages (and Debian's chromium, prometheus and docker-compose for some tests), starts Redis,
+# PostgreSQL and Kafka (scripts/infra.sh, installing what is missing), applies
 # the migrations, type-checks, and runs mocha (unit and integration tests against the real servers).
 # With CI set, it stops at the end the servers it started.
 set -euo pipefail
@@ -11,13 +11,19 @@ cd "$(dirname "${BASH_SOURCE[0]}")/.."
 export DATABASE_URL=${TEST_DATABASE_URL:-postgres://warticket:warticket@127.0.0.1:5432/warticket_test}
 
 bash scripts/ensure-deps.sh
-# The browser tests drive Debian's Chromium with playwright-core (never a downloaded browser).
-if [ ! -x "${CHROMIUM_PATH:-/usr/bin/chromium}" ]; then
+# Debian packages some tests drive: Chromium for the browser tests (playwright-core, never a downloaded
+# browser), promtool (package prometheus) for the Prometheus config and alert rules, docker-compose to
+# validate docker-compose.yml (there is no Docker engine here; `config` needs none).
+missing=()
+[ -x "${CHROMIUM_PATH:-/usr/bin/chromium}" ] || missing+=(chromium)
+command -v promtool >/dev/null || missing+=(prometheus)
+command -v docker-compose >/dev/null || missing+=(docker-compose)
+if [ ${#missing[@]} -gt 0 ]; then
   if [ "$(id -u)" -eq 0 ]; then
-    echo "[test] installing chromium with apt-get"
-    apt-get update -q >/dev/null && DEBIAN_FRONTEND=noninteractive apt-get install -y -q chromium >/dev/null
+    echo "[test] installing ${missing[*]} with apt-get"
+    apt-get update -q >/dev/null && DEBIAN_FRONTEND=noninteractive apt-get install -y -q --no-install-recommends "${missing[@]}" >/dev/null
   else
-    echo "[test] Chromium is missing: install it (sudo apt-get install -y chromium) or set CHROMIUM_PATH" >&2
+    echo "[test] missing Debian packages: ${missing[*]} (sudo apt-get install -y ${missing[*]}; or set CHROMIUM_PATH)" >&2
     exit 1
   fi
 fi
