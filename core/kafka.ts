@@ -24,6 +24,9 @@ export interface IncomingMessage {
   readonly offset: string;
   readonly key: string | null;
   readonly value: Buffer | null;
+  /** the broker's timestamp (epoch ms): when the message was produced */
+  readonly timestampMs: number;
+  readonly headers: Readonly<Record<string, string>>;
 }
 
 const LEVELS: Record<number, 'error' | 'warn' | 'info' | 'debug'> = {
@@ -124,7 +127,15 @@ export async function consumeBatches(
     eachBatchAutoResolve: false,
     eachBatch: async ({ batch, heartbeat, isRunning, isStale, resolveOffset }) => {
       if (batch.messages.length === 0 || !isRunning() || isStale()) return;
-      const messages = batch.messages.map((m) => ({ topic: batch.topic, partition: batch.partition, offset: m.offset, key: m.key?.toString() ?? null, value: m.value }));
+      const messages = batch.messages.map((m) => ({
+        topic: batch.topic,
+        partition: batch.partition,
+        offset: m.offset,
+        key: m.key?.toString() ?? null,
+        value: m.value,
+        timestampMs: Number(m.timestamp),
+        headers: Object.fromEntries(Object.entries(m.headers ?? {}).map(([k, v]) => [k, v?.toString() ?? ''])),
+      }));
       await handle(messages, { heartbeat, isRunning });
       const last = batch.messages.at(-1)!.offset;
       resolveOffset(last);

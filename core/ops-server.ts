@@ -1,6 +1,6 @@
 import { createServer, type Server } from 'node:http';
 import type { AddressInfo } from 'node:net';
-import type { Registry } from 'prom-client';
+import { Gauge, type Registry } from 'prom-client';
 
 /**
  * The small HTTP server of the shard and persister processes: `/health` (the process is alive),
@@ -29,6 +29,22 @@ async function runCheck(check: ReadinessCheck): Promise<boolean> {
   } finally {
     clearTimeout(timer);
   }
+}
+
+/**
+ * `wt_ready{dependency}`: 1 while a readiness check passes, 0 while it fails, run at each scrape (so an
+ * alert sees what `/ready` would answer).
+ */
+export function registerReadiness(registry: Registry, checks: Record<string, ReadinessCheck>): void {
+  const ready = new Gauge({
+    name: 'wt_ready',
+    help: "1 while this process's dependency answers its readiness check, 0 while it does not",
+    labelNames: ['dependency'],
+    registers: [registry],
+    async collect() {
+      await Promise.all(Object.entries(checks).map(async ([dependency, check]) => ready.set({ dependency }, (await runCheck(check)) ? 1 : 0)));
+    },
+  });
 }
 
 export async function startOpsServer(port: number, checks: Record<string, ReadinessCheck>, metrics?: Registry): Promise<OpsServer> {

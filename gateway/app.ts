@@ -17,12 +17,13 @@ import type { Catalog } from './catalog/catalog.ts';
 import { errorHandler, notFound, requireJsonBody } from './http/problem.ts';
 import { createRateLimits } from './http/rate-limits.ts';
 import type { ConfirmDeps } from './lifecycle/confirm.ts';
-import { createGatewayMetrics } from './metrics.ts';
+import { createGatewayMetrics, type GatewayMetrics } from './metrics.ts';
 import type { PaymentGateway } from './payment/simulated-payment.ts';
 import { adminRoutes } from './routes/admin.ts';
 import { eventRoutes } from './routes/events.ts';
 import { lifecycleRoutes } from './routes/lifecycle.ts';
 import { opsRoutes } from './routes/ops.ts';
+import { saleState } from './routes/views.ts';
 import { readReservation, reservationRoutes } from './routes/reservations.ts';
 import type { ChangeWaiter } from './waiting/change-waiter.ts';
 
@@ -47,12 +48,24 @@ export interface AppDeps {
   readonly trustProxy?: string;
   readonly bodyLimit: string;
   readonly logger: Logger;
+  /** the gateway's metrics (gateway.ts passes them so admission can count its outcomes); made here if absent */
+  readonly metrics?: GatewayMetrics;
 }
 
 /** `TRUST_PROXY` as Express takes it: a boolean, a hop count, or addresses/subnets. */
 function parseTrustProxy(value: string): boolean | number | string {
   if (value === 'true' || value === 'false') return value === 'true';
   return /^\d+$/.test(value) ? Number(value) : value;
+}
+
+/** The gateway's metrics, reading the live events from the catalog and their seats from Redis. */
+export function gatewayMetrics(deps: Pick<AppDeps, 'waiter' | 'catalog' | 'store' | 'redis'>): GatewayMetrics {
+  return createGatewayMetrics({
+    waiting: () => deps.waiter.size,
+    liveEvents: () => deps.catalog.recentEvents().filter((e) => saleState(e) !== 'closed').map((e) => ({ eventId: e.id, categoryIds: e.categories.map((c) => c.id) })),
+    available: async (eventId, categoryIds) => new Map([...(await deps.store.readStock(eventId, categoryIds))].map(([id, stock]) => [id, stock?.available])),
+    readiness: { redis: async () => { await deps.redis.ping(); } },
+  });
 }
 
 /** Builds the Express app from its dependencies; never listens (gateway.ts does). */
@@ -63,9 +76,11 @@ export function createApp(deps: AppDeps): Express {
   app.set('query parser', 'simple');
   app.set('trust proxy', parseTrustProxy(deps.trustProxy ?? 'false'));
 
+  const metrics = deps.metrics ?? gatewayMetrics(deps);
+  app.use(metrics.http);
   // Ops routes first: never rate limited.
-  app.use(opsRoutes(deps.redis, createGatewayMetrics({ waiting: () => deps.waiter.size })));
-  const limits = createRateLimits(deps.redis, deps.rateLimits ?? { keyPrefix: 'unused', perIpPerMin: 0, perUserPerMin: 0 });
+  app.use(opsRoutes(deps.redis, metrics.registry));
+  const limits = createRateLimits(deps.redis, deps.rateLimits ?? { keyPrefix: 'unused', perIpPerMin: 0, perUserPerMin: 0 }, (limiter) => metrics.rateLimited(limiter));
   app.use(limits.perIp);
   if (deps.board) {
     const boardAuth = createAuth(deps.jwtSecret, limits.perUser, { cookieName: ADMIN_COOKIE });

@@ -11,7 +11,7 @@ import { createRedis } from '../core/redis.ts';
 import { ReservationStore } from '../core/reservation-store.ts';
 import { ReserveQueues } from './admission/enqueue.ts';
 import { FairnessReports } from '../core/fairness/fairness-reports.ts';
-import { createApp } from './app.ts';
+import { createApp, gatewayMetrics } from './app.ts';
 import { Catalog } from './catalog/catalog.ts';
 import { SimulatedPayment, type PaymentGateway } from './payment/simulated-payment.ts';
 import { ChangeWaiter } from './waiting/change-waiter.ts';
@@ -46,8 +46,10 @@ export async function startGateway(config: Config, logger: Logger, options: { pa
   const queues = new ReserveQueues(queueConnection, { prefix: config.queuePrefix, keyPrefix: config.keyPrefix, attempts: config.jobAttempts }, logger);
   const waiter = new ChangeWaiter(subscriber, { keyPrefix: config.keyPrefix, maxWaiters: config.maxWaiters }, logger);
   const fairness = new FairnessReports(config.databaseUrl);
+  const metrics = gatewayMetrics({ waiter, catalog, store, redis });
 
   const app = createApp({
+    metrics,
     redis,
     db,
     store,
@@ -58,6 +60,7 @@ export async function startGateway(config: Config, logger: Logger, options: { pa
       admit: (request) => store.admit(request),
       abandon: (eventId, reservationId) => store.abandon(eventId, reservationId),
       enqueue: (eventId, request) => queues.add(eventId, request),
+      observe: (eventId, outcome) => metrics.admission(eventId, outcome),
     },
     transitions,
     fairness,

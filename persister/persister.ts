@@ -5,7 +5,8 @@ import type { Config } from '../core/config.ts';
 import { parseOutboxRecord, type OutboxRecord, type RefusalRecord, type ReservationSnapshot } from '../core/contracts.ts';
 import { consumeBatches, createKafka, ensureTopics, KafkaPublisher, type IncomingMessage, type OutgoingMessage } from '../core/kafka.ts';
 import type { Logger } from '../core/logger.ts';
-import { startOpsServer, type OpsServer } from '../core/ops-server.ts';
+import { registerReadiness, startOpsServer, type OpsServer } from '../core/ops-server.ts';
+import { createPersisterMetrics } from './metrics.ts';
 import { createPool } from '../core/pg.ts';
 import { isDataError, storeSnapshots } from './store/reservations.ts';
 
@@ -30,7 +31,7 @@ export async function writeBatch(
   db: pg.Pool,
   messages: readonly IncomingMessage[],
   logger: Logger,
-): Promise<{ written: number; deadLetters: OutgoingMessage[] }> {
+): Promise<{ written: number; deadLetters: OutgoingMessage[]; snapshots: number; refusals: number }> {
   const good: { message: IncomingMessage; record: OutboxRecord }[] = [];
   const deadLetters: OutgoingMessage[] = [];
   for (const message of messages) {
@@ -38,8 +39,10 @@ export async function writeBatch(
     if (parsed.ok) good.push({ message, record: parsed.value });
     else deadLetters.push(deadLetter(message, `unparseable: ${parsed.error}`));
   }
+  const snapshots = good.filter((g) => g.record.kind === 'snapshot').length;
+  const refusals = good.length - snapshots;
   try {
-    return { written: await store(db, good.map((g) => g.record)), deadLetters };
+    return { written: await store(db, good.map((g) => g.record)), deadLetters, snapshots, refusals };
   } catch (err) {
     if (!isDataError(err)) throw err;
   }
@@ -55,7 +58,7 @@ export async function writeBatch(
       deadLetters.push(deadLetter(message, `rejected by postgres: ${(err as { code?: string }).code ?? 'unknown'}`));
     }
   }
-  return { written, deadLetters };
+  return { written, deadLetters, snapshots, refusals };
 }
 
 /** Snapshots (reservations, bookings) and door refusals of one batch in one transaction. */
@@ -75,23 +78,37 @@ export async function startPersister(config: Config, logger: Logger): Promise<Pe
   await ensureTopics(kafka, [config.reservationsTopic, config.deadLetterTopic], config.topicPartitions);
   const dlq = new KafkaPublisher(kafka);
   let consumerUp = false;
+  const metrics = createPersisterMetrics();
 
   const consumer: Consumer = await consumeBatches(
     kafka,
     { groupId: config.persisterGroupId, topic: config.reservationsTopic, fromBeginning: true },
     async (messages, ctx) => {
-      const { written, deadLetters } = await writeBatch(db, messages, logger);
-      if (deadLetters.length > 0) await dlq.send(config.deadLetterTopic, deadLetters);
+      const endWrite = metrics.writeSeconds.startTimer();
+      const { written, deadLetters, snapshots, refusals } = await writeBatch(db, messages, logger);
+      endWrite();
+      metrics.batchSize.observe(messages.length);
+      metrics.records.inc({ kind: 'snapshot' }, snapshots);
+      metrics.records.inc({ kind: 'refusal' }, refusals);
+      // How far behind the producers the written rows are: now minus the newest message's produce time.
+      const newestMs = Math.max(...messages.map((m) => m.timestampMs));
+      if (Number.isFinite(newestMs)) metrics.lagSeconds.set(Math.max(0, Date.now() - newestMs) / 1000);
+      if (deadLetters.length > 0) {
+        await dlq.send(config.deadLetterTopic, deadLetters);
+        metrics.deadLetters.inc(deadLetters.length);
+      }
       await ctx.heartbeat();
       logger.debug({ batch: messages.length, written, dead_letters: deadLetters.length }, 'batch persisted');
     },
     (isMember) => { consumerUp = isMember; },
   );
 
-  const ops: OpsServer = await startOpsServer(config.persisterPort, {
+  const readiness = {
     postgres: async () => { await db.query('SELECT 1'); },
     kafka: async () => { if (!consumerUp) throw new Error('not in the consumer group'); },
-  });
+  };
+  registerReadiness(metrics.registry, readiness);
+  const ops: OpsServer = await startOpsServer(config.persisterPort, readiness, metrics.registry);
 
   return {
     opsPort: ops.port,

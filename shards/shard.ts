@@ -8,7 +8,7 @@ import { createKafka, ensureTopics, KafkaPublisher } from '../core/kafka.ts';
 import { eventAnnounceChannel, eventKeys, eventRegistryKey, eventWakeChannel, reserveQueueName } from '../core/keys.ts';
 import type { Logger } from '../core/logger.ts';
 import { once } from '../core/once.ts';
-import { startOpsServer, type OpsServer } from '../core/ops-server.ts';
+import { registerReadiness, startOpsServer, type OpsServer } from '../core/ops-server.ts';
 import { createRedis } from '../core/redis.ts';
 import { ReservationStore } from '../core/reservation-store.ts';
 import { Reaper } from './expiry/reaper.ts';
@@ -61,11 +61,37 @@ export async function startShard(config: Config, logger: Logger): Promise<Shard>
   const reaper = new Reaper(redis, transitions, { keyPrefix: config.keyPrefix, intervalMs: config.reaperIntervalMs }, log);
   const kafka = createKafka({ brokers: config.kafkaBrokers, clientId: `${config.kafkaClientId}-shard` }, log);
   const publisher = new KafkaPublisher(kafka);
-  const relay = new OutboxRelay(relayReader, redis, publisher, {
+  // Declared here, set once ownership and the Workers exist (the metrics read them at scrape time).
+  let ownership: EventOwnership | undefined;
+  let workers: EventWorkers | undefined;
+  const metrics = createShardMetrics({
+    shardId,
+    owned: () => ownership?.owned().length ?? 0,
+    liveWorkers: () => workers?.live().length ?? 0,
+    unownedEvents: async () => {
+      const events = await redis.smembers(eventRegistryKey(config.keyPrefix));
+      if (events.length === 0) return 0;
+      const pipeline = redis.pipeline();
+      for (const eventId of events) pipeline.exists(eventKeys(config.keyPrefix, eventId).lease);
+      return ((await pipeline.exec()) ?? []).filter(([, exists]) => exists === 0).length;
+    },
+    ownedEvents: async () => new Map(await Promise.all((ownership?.owned() ?? []).map(async (eventId) => {
+      const k = eventKeys(config.keyPrefix, eventId);
+      const [stats, holdsActive, outboxBacklog] = await Promise.all([store.queueStats(eventId), redis.zcard(k.holds), redis.xlen(k.outbox)]);
+      return [eventId, { depth: stats.depth, maxDepth: stats.maxDepth, oldestWaitMs: stats.oldestWaitMs, holdsActive, outboxBacklog }] as const;
+    }))),
+    redisMemory: async () => {
+      const info = await redis.info('memory');
+      const field = (name: string) => Number(new RegExp(`^${name}:(\\d+)`, 'm').exec(info)?.[1] ?? 0);
+      return { usedBytes: field('used_memory'), maxBytes: field('maxmemory') };
+    },
+  });
+  const relay = new OutboxRelay(relayReader, redis, metrics.timed(publisher), {
     topic: config.reservationsTopic,
     batchSize: config.relayBatchSize,
     blockMs: 500,
     outboxKey: (eventId) => eventKeys(config.keyPrefix, eventId).outbox,
+    onPublished: (eventId, records) => metrics.observeRecords(eventId, records),
   }, log);
 
   // The owned events' queues (for job counts and the global concurrency guard; Workers are separate).
@@ -84,27 +110,21 @@ export async function startShard(config: Config, logger: Logger): Promise<Shard>
     (await queueOf(eventId).getJobCountByTypes('wait', 'active', 'delayed', 'prioritized')) > 0;
   const sweeper = new StrandedSweeper(store, queueHasJobs, { intervalMs: config.sweepIntervalMs, graceMs: config.sweepGraceMs }, log);
 
-  let ownership: EventOwnership | undefined;
-  let metrics: ReturnType<typeof createShardMetrics> | undefined;
   const decide = decideJob(store, {
     leaseOf: (eventId) => ownership?.leaseOf(eventId),
     fenced: (eventId) => {
-      metrics?.fenced.inc();
+      metrics.fenced.inc();
       ownership?.fenced(eventId).catch((err: unknown) => log.warn({ event_id: eventId, err: (err as Error).message }, 'could not stop serving a fenced event'));
     },
   }, log);
-  const workers = new EventWorkers(workerConnection, {
+  workers = new EventWorkers(workerConnection, {
     queuePrefix: config.queuePrefix,
     maxWorkers: config.maxWorkers,
     idleMs: config.workerIdleMs,
     lockDurationMs: config.leaseTtlMs,
     stalledIntervalMs: Math.max(100, Math.floor(config.leaseTtlMs / 2)),
     maxStalledCount: 1_000,
-  }, async (job: Job, token?: string) => {
-    const outcome = await decide(job, token);
-    metrics?.decisions.inc(outcome.decided);
-    return outcome;
-  }, (eventId, job, err) => {
+  }, (job: Job, token?: string) => decide(job, token), (eventId, job, err) => {
     log.error({ event_id: eventId, job_id: job?.id, attempts: job?.attemptsMade, err: err.message }, 'reserve job failed');
     // Out of attempts: reject its requests still queued (internal_error) so each reaches a decision.
     const requests = (job?.data as { requests?: { reservation_id?: unknown }[] } | undefined)?.requests;
@@ -132,6 +152,7 @@ export async function startShard(config: Config, logger: Logger): Promise<Shard>
       await serve(eventId);
     },
     lost: async (eventId) => {
+      metrics.forget(eventId);
       await workers.close(eventId);
       setLoops(owner.owned().filter((e) => e !== eventId));
       const queue = queues.get(eventId);
@@ -160,28 +181,14 @@ export async function startShard(config: Config, logger: Logger): Promise<Shard>
     for (const eventId of owner.owned()) if (!live.has(eventId)) await serve(eventId);
   }, onError('looking for queues with work failed; will retry'));
 
-  metrics = createShardMetrics({
-    shardId,
-    owned: () => owner.owned().length,
-    liveWorkers: () => workers.live().length,
-    unownedEvents: async () => {
-      const events = await redis.smembers(eventRegistryKey(config.keyPrefix));
-      if (events.length === 0) return 0;
-      const pipeline = redis.pipeline();
-      for (const eventId of events) pipeline.exists(eventKeys(config.keyPrefix, eventId).lease);
-      return ((await pipeline.exec()) ?? []).filter(([, exists]) => exists === 0).length;
-    },
-    oldestWaits: async () => new Map(await Promise.all(owner.owned().map(async (e) => [e, (await store.queueStats(e)).oldestWaitMs] as const))),
-  });
-
   // Topic creation waits for Kafka; decisions do not: the relay publishes once Kafka answers.
   const topicsReady = ensureTopics(kafka, [config.reservationsTopic, config.deadLetterTopic], config.topicPartitions)
     .catch((err: unknown) => log.warn({ err: (err as Error).message }, 'could not create topics yet (the relay retries)'))
     .finally(() => { if (!closed) relay.start(); });
 
-  const ops: OpsServer = await startOpsServer(config.shardPort, {
-    redis: async () => { await redis.ping(); },
-  }, metrics.registry);
+  const readiness = { redis: async () => { await redis.ping(); } };
+  registerReadiness(metrics.registry, readiness);
+  const ops: OpsServer = await startOpsServer(config.shardPort, readiness, metrics.registry);
 
   return {
     shardId,

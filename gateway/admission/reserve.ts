@@ -14,7 +14,25 @@ export interface AdmissionDeps {
   abandon(eventId: string, reservationId: string): Promise<void>;
   enqueue(eventId: string, request: QueuedRequest): Promise<void>;
   newId?: () => string;
+  /** told how each admission ended (metrics) */
+  observe?(eventId: string, outcome: AdmissionOutcome): void;
 }
+
+/** How an admission ended. */
+export type AdmissionOutcome =
+  | 'admitted' | 'duplicate' | 'out_of_stock' | 'queue_full' | 'rate_limited' | 'sales_not_open' | 'sales_paused' | 'sales_closed' | 'not_ready' | 'enqueue_failed';
+
+const OUTCOME_OF: Record<AdmitResult['kind'], AdmissionOutcome> = {
+  admitted: 'admitted',
+  duplicate: 'duplicate',
+  category_not_ready: 'not_ready',
+  sales_not_open: 'sales_not_open',
+  sales_paused: 'sales_paused',
+  sales_closed: 'sales_closed',
+  out_of_stock: 'out_of_stock',
+  queue_full: 'queue_full',
+  too_many_queued: 'rate_limited',
+};
 
 export interface Admitted {
   readonly reservationId: string;
@@ -57,6 +75,7 @@ export async function reserve(deps: AdmissionDeps, userId: string, body: Reserve
     await deps.repairStock(category, event.maxPerUser);
     result = await deps.admit(request);
   }
+  deps.observe?.(event.id, OUTCOME_OF[result.kind]);
   switch (result.kind) {
     case 'admitted':
     case 'duplicate':
@@ -82,6 +101,7 @@ export async function reserve(deps: AdmissionDeps, userId: string, body: Reserve
   } catch (err) {
     // Undo only an admission this call made: a replay must not reject the original's request.
     if (result.kind === 'admitted') await deps.abandon(event.id, reservationId).catch(() => undefined);
+    deps.observe?.(event.id, 'enqueue_failed');
     throw new AppError('service_unavailable', 'the request could not be queued; retry', { cause: err, retryAfterS: 1 });
   }
   return { reservationId, position: result.position, seqArrival: result.seqArrival, isReplay: result.kind === 'duplicate' };

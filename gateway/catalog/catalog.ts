@@ -243,6 +243,12 @@ export class Catalog {
     return event?.categories.find((c) => c.id === categoryId);
   }
 
+  /** Events this process loaded within `withinMs` (the cache refreshes an event in use every few seconds). */
+  recentEvents(withinMs = 10 * 60_000): EventWithCategories[] {
+    const since = Date.now() - withinMs;
+    return [...this.#cache.values()].filter((e) => e.event !== undefined && e.loadedAt >= since).map((e) => e.event!);
+  }
+
   /** Re-runs the idempotent stock initialisation for a category (after Redis said it was missing). */
   async repairStock(category: CategoryRow, maxPerUser: number): Promise<void> {
     await this.#store.initStock(category.eventId, category.id, category.totalStock, maxPerUser);

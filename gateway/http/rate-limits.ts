@@ -20,21 +20,26 @@ export interface RateLimits {
 const WINDOW_MS = 60_000;
 const pass: RequestHandler = (_req, _res, next) => next();
 
-export function createRateLimits(redis: Redis, options: { keyPrefix: string; perIpPerMin: number; perUserPerMin: number }): RateLimits {
+export function createRateLimits(
+  redis: Redis,
+  options: { keyPrefix: string; perIpPerMin: number; perUserPerMin: number },
+  onLimited: (limiter: 'ip' | 'user') => void = () => undefined,
+): RateLimits {
   const store = (name: string) =>
     new RedisStore({
       prefix: `${options.keyPrefix}:rl:${name}:`,
       sendCommand: (command: string, ...args: string[]) => redis.call(command, ...args) as Promise<RedisReply>,
     });
-  const handler: Options['handler'] = (req, _res, next) => {
+  const handler = (limiter: 'ip' | 'user'): Options['handler'] => (req, _res, next) => {
+    onLimited(limiter);
     const resetTime = (req as { rateLimit?: { resetTime?: Date } }).rateLimit?.resetTime;
     const retryAfterS = resetTime ? Math.max(1, Math.ceil((resetTime.getTime() - Date.now()) / 1000)) : Math.ceil(WINDOW_MS / 1000);
     next(new AppError('rate_limited', 'too many requests; retry after Retry-After', { retryAfterS }));
   };
-  const limiter = (name: string, limit: number, keyGenerator?: Options['keyGenerator']) =>
+  const limiter = (name: 'ip' | 'user', limit: number, keyGenerator?: Options['keyGenerator']) =>
     limit === 0
       ? pass
-      : rateLimit({ windowMs: WINDOW_MS, limit, standardHeaders: 'draft-7', legacyHeaders: false, store: store(name), handler, ...(keyGenerator ? { keyGenerator } : {}) });
+      : rateLimit({ windowMs: WINDOW_MS, limit, standardHeaders: 'draft-7', legacyHeaders: false, store: store(name), handler: handler(name), ...(keyGenerator ? { keyGenerator } : {}) });
   return {
     perIp: limiter('ip', options.perIpPerMin),
     perUser: limiter('user', options.perUserPerMin, (req) => req.caller?.sub ?? 'anonymous'),

@@ -21,6 +21,8 @@ export interface RelaySettings {
   readonly batchSize: number;
   readonly blockMs: number;
   readonly outboxKey: (eventId: string) => string;
+  /** told of an event's records once Kafka acknowledged them (metrics) */
+  readonly onPublished?: (eventId: string, records: readonly { type: string; value: string }[]) => void;
 }
 
 const MAX_BACKOFF_MS = 5_000;
@@ -106,22 +108,20 @@ export class OutboxRelay {
       if (entries.length === 0) continue;
       const eventId = eventIds[keys.indexOf(key)]!;
       // An entry may carry a decision batch's snapshots: a message each, sent in chunks of batchSize.
-      const messages = entries.flatMap(([, fields]) => toMessages(eventId, fields));
+      const records = entries.flatMap(([, fields]) => outboxEntryRecords(fields));
+      const messages = records.map((r): OutgoingMessage => ({ key: eventId, value: r.value, headers: { type: r.type } }));
       for (let i = 0; i < messages.length; i += this.#settings.batchSize) {
         await this.#publisher.send(this.#settings.topic, messages.slice(i, i + this.#settings.batchSize));
       }
       await this.#writer.xdel(key, ...entries.map(([id]) => id));
       sent += messages.length;
+      this.#settings.onPublished?.(eventId, records);
     }
     this.#published += sent;
     // Read about batchSize records next time, whatever the entries carry.
     if (read > 0) this.#readCount = Math.max(1, Math.min(this.#settings.batchSize, Math.floor((this.#settings.batchSize * read) / Math.max(sent, 1))));
     return sent;
   }
-}
-
-function toMessages(eventId: string, fields: string[]): OutgoingMessage[] {
-  return outboxEntryRecords(fields).map((r) => ({ key: eventId, value: r.value, headers: { type: r.type } }));
 }
 
 const sleep = (ms: number) => new Promise<void>((resolve) => setTimeout(resolve, ms));
