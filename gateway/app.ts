@@ -16,6 +16,7 @@ import { createAuth } from './auth/jwt.ts';
 import type { Catalog } from './catalog/catalog.ts';
 import { errorHandler, notFound, requireJsonBody } from './http/problem.ts';
 import { createRateLimits } from './http/rate-limits.ts';
+import { requestId } from './http/request-id.ts';
 import type { ConfirmDeps } from './lifecycle/confirm.ts';
 import { createGatewayMetrics, type GatewayMetrics } from './metrics.ts';
 import type { PaymentGateway } from './payment/simulated-payment.ts';
@@ -77,7 +78,7 @@ export function createApp(deps: AppDeps): Express {
   app.set('trust proxy', parseTrustProxy(deps.trustProxy ?? 'false'));
 
   const metrics = deps.metrics ?? gatewayMetrics(deps);
-  app.use(metrics.http);
+  app.use(requestId, metrics.http);
   // Ops routes first: never rate limited.
   app.use(opsRoutes(deps.redis, metrics.registry));
   const limits = createRateLimits(deps.redis, deps.rateLimits ?? { keyPrefix: 'unused', perIpPerMin: 0, perUserPerMin: 0 }, (limiter) => metrics.rateLimited(limiter));
