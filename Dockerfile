@@ -1,0 +1,38 @@
+# One image for every war-ticket process; docker-compose.yml chooses the process with `command`:
+#   node --import tsx gateway/main.ts | shards/main.ts | persister/main.ts | scripts/migrate.ts
+# The processes run their TypeScript through tsx (as `npm run stack` does), so nothing is compiled to
+# JavaScript: the build stage only proves the sources type-check and writes openapi.json.
+
+# --- build: every dependency, the type-check, the OpenAPI document ---------------------------------
+FROM node:20-bookworm-slim AS build
+WORKDIR /app
+COPY package.json package-lock.json ./
+RUN npm ci --no-audit --no-fund --loglevel=error
+# The whole context (less .dockerignore): tsconfig.json covers the tests and scripts too.
+COPY . .
+RUN npx tsc -p tsconfig.json --noEmit
+# Writes openapi.json at the root from the route files (swagger-jsdoc).
+RUN npm run openapi
+
+# --- runtime: production dependencies and the sources the processes load --------------------------
+FROM node:20-bookworm-slim AS runtime
+ENV NODE_ENV=production
+WORKDIR /app
+COPY package.json package-lock.json ./
+# tsx is a production dependency: it runs the sources.
+RUN npm ci --omit=dev --no-audit --no-fund --loglevel=error && npm cache clean --force
+COPY tsconfig.json ./
+COPY core ./core
+COPY gateway ./gateway
+COPY shards ./shards
+COPY persister ./persister
+COPY migrations ./migrations
+# migrate.ts for the one-shot migrate service; token.ts for `docker compose exec gateway ... --role=admin`.
+COPY scripts/migrate.ts scripts/token.ts ./scripts/
+COPY --from=build /app/openapi.json ./openapi.json
+# Tests are not shipped (they import dev dependencies). The files stay owned by root: read-only to
+# the processes, which run as the image's unprivileged `node` user.
+RUN find core gateway shards persister -name '*.test.ts' -delete
+USER node
+# gateway (PORT), shard ops (SHARD_PORT), persister ops (PERSISTER_PORT)
+EXPOSE 8080 9101 9102
