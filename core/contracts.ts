@@ -16,6 +16,8 @@ export type RejectReason = (typeof REJECT_REASONS)[number];
 export interface QueuedRequest {
   reservation_id: string;
   seq_arrival: number;
+  /** the correlation id of the HTTP request that admitted it (X-Request-Id) */
+  request_id?: string;
 }
 
 /**
@@ -45,6 +47,7 @@ const reserveJobSchema: JSONSchemaType<ReserveJob> = {
         properties: {
           reservation_id: { type: 'string', minLength: 1, maxLength: 200 },
           seq_arrival: { type: 'integer', minimum: 1 },
+          request_id: { type: 'string', maxLength: 128, nullable: true },
         },
       },
     },
@@ -72,6 +75,8 @@ export interface ReservationSnapshot {
   booking_id?: string;
   /** the request's place in its event's lottery draw (docs/fairness.md), when it had one */
   draw_no?: number;
+  /** the correlation id of the HTTP request that created the reservation (X-Request-Id) */
+  request_id?: string;
   created_at: number;
   updated_at: number;
   version: number;
@@ -97,6 +102,7 @@ const snapshotSchema: JSONSchemaType<ReservationSnapshot> = {
     decided_at: { type: 'integer', nullable: true },
     booking_id: { type: 'string', nullable: true },
     draw_no: { type: 'integer', minimum: 1, nullable: true },
+    request_id: { type: 'string', maxLength: 128, nullable: true },
     created_at: { type: 'integer' },
     updated_at: { type: 'integer' },
     version: { type: 'integer', minimum: 1 },
@@ -109,13 +115,14 @@ export type DoorRefusalReason = (typeof DOOR_REFUSAL_REASONS)[number];
 
 /**
  * A request refused at the door after it took an arrival number (type `request.refused`): the
- * fairness record of a request that never became a reservation. `request_id` is the reservation id the
- * request would have had; `received_at` is Redis time in epoch milliseconds.
+ * fairness record of a request that never became a reservation. `reservation_id` is the id it would
+ * have had; `request_id` the HTTP request's correlation id; `received_at` is Redis time in epoch ms.
  */
 export interface RefusalRecord {
   schema: number;
   type: 'request.refused';
-  request_id: string;
+  reservation_id: string;
+  request_id?: string;
   event_id: string;
   category_id: string;
   user_id: string;
@@ -127,11 +134,12 @@ export interface RefusalRecord {
 
 const refusalSchema: JSONSchemaType<RefusalRecord> = {
   type: 'object',
-  required: ['schema', 'type', 'request_id', 'event_id', 'category_id', 'user_id', 'qty', 'seq_arrival', 'reason', 'received_at'],
+  required: ['schema', 'type', 'reservation_id', 'event_id', 'category_id', 'user_id', 'qty', 'seq_arrival', 'reason', 'received_at'],
   properties: {
     schema: { type: 'integer', const: SNAPSHOT_SCHEMA_VERSION },
     type: { type: 'string', const: 'request.refused' },
-    request_id: { type: 'string', minLength: 1, maxLength: 200 },
+    reservation_id: { type: 'string', minLength: 1, maxLength: 200 },
+    request_id: { type: 'string', maxLength: 128, nullable: true },
     event_id: { type: 'string', minLength: 1, maxLength: 100 },
     category_id: { type: 'string', minLength: 1, maxLength: 100 },
     user_id: { type: 'string', minLength: 1, maxLength: 200 },
@@ -168,14 +176,17 @@ function parseJson(raw: Buffer | string | null): Parsed<unknown> {
 /**
  * The records of one outbox stream entry (its field list as XREAD returns it): an entry carries one
  * record (`type`, `snapshot`), or a decision batch's snapshots (`type` "batch", `snapshots`: one JSON per
- * line, JSON never holding a raw newline). Each record's `type` is read from its JSON.
+ * line, JSON never holding a raw newline). Each record's `type` and `request_id` are read from its JSON
+ * (a top-level key: a string value cannot hold an unescaped `"key":"`).
  */
-export function outboxEntryRecords(fields: readonly string[]): { type: string; value: string }[] {
+export function outboxEntryRecords(fields: readonly string[]): { type: string; value: string; requestId: string | undefined }[] {
   const get = (name: string) => fields[fields.indexOf(name) + 1] ?? '';
-  if (!fields.includes('snapshots')) return [{ type: get('type'), value: get('snapshot') }];
-  return get('snapshots')
-    .split('\n')
-    .map((value) => ({ type: /"type":"([^"\\]*)"/.exec(value)?.[1] ?? '', value }));
+  const values = fields.includes('snapshots') ? get('snapshots').split('\n') : [get('snapshot')];
+  return values.map((value) => ({
+    type: /"type":"([^"\\]*)"/.exec(value)?.[1] ?? get('type'),
+    value,
+    requestId: /"request_id":"([^"\\]*)"/.exec(value)?.[1],
+  }));
 }
 
 /** Parses a Kafka message value as a reservation snapshot; never throws. */

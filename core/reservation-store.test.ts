@@ -91,7 +91,7 @@ describe('reservation scripts (real Redis)', () => {
       expect(entry!.type).to.equal('request.refused');
       expect(parseOutboxRecord(JSON.stringify(entry!.snapshot))).to.include({ ok: true });
       expect(entry!.snapshot).to.deep.include({
-        type: 'request.refused', request_id: r.reservationId, event_id: eventId, category_id: 'c1', user_id: 'user-1',
+        type: 'request.refused', reservation_id: r.reservationId, event_id: eventId, category_id: 'c1', user_id: 'user-1',
         qty: 2, seq_arrival: 1, reason: 'out_of_stock',
       });
       expect(entry!.snapshot.received_at).to.be.a('number');

@@ -16,6 +16,8 @@ export interface AdmitRequest {
   readonly categoryId: string;
   readonly categoryName: string;
   readonly qty: number;
+  /** the HTTP request's correlation id, kept with the reservation and in its snapshots */
+  readonly requestId?: string;
 }
 
 export type AdmitResult =
@@ -222,6 +224,7 @@ export class ReservationStore {
         SNAPSHOT_SCHEMA_VERSION,
         this.#settings.defaultMaxDepth ?? DEFAULT_MAX_DEPTH,
         this.#settings.maxQueuedPerUser ?? 0,
+        request.requestId ?? '',
       ],
     )) as number[];
     const [code, a, b, c] = reply;

@@ -105,14 +105,14 @@ describe('persister (real Kafka and PostgreSQL)', function () {
   it('a request refused at the door becomes one refusals row, once; a malformed refusal is dead-lettered', async () => {
     const id = `${eventId}.${randomUUID()}`;
     const refusal: RefusalRecord = {
-      schema: 1, type: 'request.refused', request_id: id, event_id: eventId, category_id: categoryId, user_id: 'u9',
+      schema: 1, type: 'request.refused', reservation_id: id, request_id: 'req-9', event_id: eventId, category_id: categoryId, user_id: 'u9',
       qty: 2, seq_arrival: 77, reason: 'queue_full', received_at: 1_764_000_000_123,
     };
-    const malformed = JSON.stringify({ ...refusal, request_id: `${id}-bad`, reason: 'because' });
+    const malformed = JSON.stringify({ ...refusal, reservation_id: `${id}-bad`, reason: 'because' });
     await send(JSON.stringify(refusal), malformed, JSON.stringify(refusal));
-    const refusals = async () => (await db.query('SELECT user_id, qty, seq_arrival, reason, received_at FROM refusals WHERE request_id = $1', [id])).rows;
+    const refusals = async () => (await db.query('SELECT user_id, qty, seq_arrival, reason, received_at, request_id FROM refusals WHERE reservation_id = $1', [id])).rows;
     const rows = await waitFor('the refusal row', async () => ((await refusals()).length > 0 ? refusals() : undefined));
-    expect(rows).to.deep.equal([{ user_id: 'u9', qty: 2, seq_arrival: '77', reason: 'queue_full', received_at: new Date(1_764_000_000_123) }]);
+    expect(rows).to.deep.equal([{ user_id: 'u9', qty: 2, seq_arrival: '77', reason: 'queue_full', received_at: new Date(1_764_000_000_123), request_id: 'req-9' }]);
     await waitFor('the malformed refusal dead-lettered', () => deadLetters.some((d) => d.value === malformed && d.reason.includes('reason')) || undefined);
   });
 

@@ -53,8 +53,7 @@ export async function writeBatch(
       written += await store(db, [record]);
     } catch (err) {
       if (!isDataError(err)) throw err;
-      const id = record.kind === 'snapshot' ? record.value.reservation_id : record.value.request_id;
-      logger.warn({ reservation_id: id, err: (err as Error).message }, 'record cannot be stored: dead-lettered');
+      logger.warn({ reservation_id: record.value.reservation_id, request_id: record.value.request_id, err: (err as Error).message }, 'record cannot be stored: dead-lettered');
       deadLetters.push(deadLetter(message, `rejected by postgres: ${(err as { code?: string }).code ?? 'unknown'}`));
     }
   }

@@ -72,7 +72,7 @@ async function fromPostgres(): Promise<void> {
       [eventId, categoryId, ADMITTED, SEATS],
     );
     await db.query(
-      `INSERT INTO refusals (request_id, event_id, category_id, user_id, qty, seq_arrival, reason, received_at)
+      `INSERT INTO refusals (reservation_id, event_id, category_id, user_id, qty, seq_arrival, reason, received_at)
        SELECT $1 || '.r' || i, $1::uuid, $2::uuid, 'user-' || (i % 200000), 1, i,
          CASE WHEN i % 2 = 1 THEN 'out_of_stock' ELSE 'queue_full' END, to_timestamp(1764000000 + i / 20000.0)
        FROM generate_series($3::int + 1, $4::int) AS i`,

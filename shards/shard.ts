@@ -48,6 +48,11 @@ export interface Shard {
   close(): Promise<void>;
 }
 
+/** The correlation ids a job carries (at most 20, for a log line). */
+function requestIdsOf(requests: { request_id?: unknown }[] | undefined): string[] {
+  return (requests ?? []).map((r) => r?.request_id).filter((id): id is string => typeof id === 'string').slice(0, 20);
+}
+
 export async function startShard(config: Config, logger: Logger): Promise<Shard> {
   const shardId = config.shardId ?? `${hostname()}-${process.pid}-${randomUUID().slice(0, 6)}`;
   const log = logger.child({ shard_id: shardId });
@@ -125,13 +130,13 @@ export async function startShard(config: Config, logger: Logger): Promise<Shard>
     stalledIntervalMs: Math.max(100, Math.floor(config.leaseTtlMs / 2)),
     maxStalledCount: 1_000,
   }, (job: Job, token?: string) => decide(job, token), (eventId, job, err) => {
-    log.error({ event_id: eventId, job_id: job?.id, attempts: job?.attemptsMade, err: err.message }, 'reserve job failed');
+    const requests = (job?.data as { requests?: { reservation_id?: unknown; request_id?: unknown }[] } | undefined)?.requests;
+    log.error({ event_id: eventId, job_id: job?.id, attempts: job?.attemptsMade, request_ids: requestIdsOf(requests), err: err.message }, 'reserve job failed');
     // Out of attempts: reject its requests still queued (internal_error) so each reaches a decision.
-    const requests = (job?.data as { requests?: { reservation_id?: unknown }[] } | undefined)?.requests;
     if (!job || job.attemptsMade < (job.opts.attempts ?? 1) || !Array.isArray(requests)) return;
     for (const r of requests) {
       if (typeof r?.reservation_id !== 'string') continue;
-      store.abandon(eventId, r.reservation_id).catch((e: unknown) => log.error({ job_id: job.id, err: (e as Error).message }, 'could not reject a failed request'));
+      store.abandon(eventId, r.reservation_id).catch((e: unknown) => log.error({ job_id: job.id, reservation_id: r.reservation_id, request_id: r.request_id, err: (e as Error).message }, 'could not reject a failed request'));
     }
   }, log);
 

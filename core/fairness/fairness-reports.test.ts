@@ -55,7 +55,7 @@ describe('FairnessReports (real PostgreSQL, worker thread)', function () {
     await reservation(eventId, categoryId, 2, 'u2', 'rejected', 3, 1, 12);
     await reservation(eventId, categoryId, 5, 'u5', 'queued', null, 30, null);
     await db.query(
-      `INSERT INTO refusals (request_id, event_id, category_id, user_id, qty, seq_arrival, reason, received_at)
+      `INSERT INTO refusals (reservation_id, event_id, category_id, user_id, qty, seq_arrival, reason, received_at)
        VALUES ($1, $2, $3, 'u4', 1, 4, 'queue_full', to_timestamp($4 / 1000.0))`,
       [`${eventId}.${randomUUID()}`, eventId, categoryId, T0 + 20],
     );

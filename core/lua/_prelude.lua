@@ -12,7 +12,7 @@ end
 local SNAPSHOT_NUMBERS = { qty = true, seq_arrival = true, seq_decision = true, expires_at = true,
   decided_at = true, created_at = true, updated_at = true, version = true, draw_no = true }
 local SNAPSHOT_STRINGS = { reservation_id = true, event_id = true, category_id = true, category = true,
-  user_id = true, status = true, reason = true, booking_id = true }
+  user_id = true, status = true, reason = true, booking_id = true, request_id = true }
 
 -- Appends a snapshot (a table of the reservation's fields) to the outbox and announces the change.
 local function emit_snapshot(snap, outbox_key, channel, event_type, schema)
@@ -63,7 +63,7 @@ end
 
 -- The fields of a reservation a decision reads (all of its snapshot: no second read to emit it).
 local DECIDE_FIELDS = { 'status', 'reservation_id', 'event_id', 'category_id', 'category', 'user_id',
-  'qty', 'seq_arrival', 'created_at', 'version', 'booking_id', 'draw_no' }
+  'qty', 'seq_arrival', 'created_at', 'version', 'booking_id', 'draw_no', 'request_id' }
 
 -- Decides one reservation whose fields `f` (read with DECIDE_FIELDS, status `queued`) the caller has,
 -- as the `seq_decision`-th decision. `ctx` (from new_decisions) holds what a call reads once:
@@ -108,6 +108,7 @@ local function decide_one(res_key, cat_key, f, seq_decision, ctx)
     status = status, seq_decision = seq_decision, decided_at = now, updated_at = now, version = version }
   if f[11] then snap.booking_id = f[11] end
   if f[12] then snap.draw_no = tonumber(f[12]) end
+  if f[13] then snap.request_id = f[13] end
   if user_id and redis.call('HINCRBY', ctx.queued, user_id, -1) <= 0 then ctx.drained[#ctx.drained + 1] = user_id end
   local event_type = 'reservation.rejected'
   if status == 'reserved' then

@@ -8,7 +8,7 @@
 --   the queue is at its depth     -> shed (queue_full) with a Retry-After from the observed drain rate
 --   else                          -> arrival number, `queued`, depth + 1, `queued` snapshot to the outbox
 -- Requests that reach the stock check take an arrival number whether admitted or not; a refused one
--- leaves a `request.refused` record in the outbox (its reservation id becomes the record's request_id).
+-- leaves a `request.refused` record in the outbox (with the reservation id it would have had).
 -- The gateway enqueues the job after this returns and answers 202 only once the job is in the queue.
 --
 -- KEYS[1] seq        per-event arrival sequencer
@@ -23,7 +23,8 @@
 -- KEYS[9] queued     requests queued per user of this event
 -- KEYS[10] pending   admitted, undecided reservation ids scored by arrival number (decideBatch's order)
 -- ARGV: reservation_id, user_id, event_id, category_id, category name, qty, retention_ms, schema,
---       default_max_depth, max_queued_per_user (0: no limit)
+--       default_max_depth, max_queued_per_user (0: no limit), request_id (the HTTP request's correlation
+--       id, kept with the reservation and in its snapshots; '' for none)
 --
 -- Returns {1, seq_arrival, position, created_at}  admitted (position -1: in a lottery window, not drawn yet)
 --         {2, seq_arrival, position, created_at}  a reservation with this id exists already (unchanged)
@@ -37,6 +38,7 @@
 local res_id, user_id, event_id, cat_id, cat_name = ARGV[1], ARGV[2], ARGV[3], ARGV[4], ARGV[5]
 local qty, retention_ms, schema, default_max_depth = tonumber(ARGV[6]), tonumber(ARGV[7]), ARGV[8], tonumber(ARGV[9])
 local max_queued = tonumber(ARGV[10])
+local request_id = ARGV[11] ~= '' and ARGV[11] or nil
 
 if redis.call('EXISTS', KEYS[5]) == 1 then
   local r = redis.call('HMGET', KEYS[5], 'seq_arrival', 'admitted_no', 'created_at', 'lottery')
@@ -64,7 +66,7 @@ end
 -- `request.refused` entry in the outbox, so the fairness report sees every arrival.
 local seq = redis.call('INCR', KEYS[1])
 local function refuse(reason)
-  local record = { schema = tonumber(schema), type = 'request.refused', request_id = res_id, event_id = event_id,
+  local record = { schema = tonumber(schema), type = 'request.refused', reservation_id = res_id, request_id = request_id, event_id = event_id,
     category_id = cat_id, user_id = user_id, qty = qty, seq_arrival = seq, reason = reason, received_at = now }
   redis.call('XADD', KEYS[6], '*', 'type', 'request.refused', 'snapshot', cjson.encode(record))
 end
@@ -97,8 +99,10 @@ redis.call('HSET', KEYS[5],
   'category', cat_name, 'qty', qty, 'status', 'queued', 'seq_arrival', seq, 'admitted_no', admitted_no,
   'created_at', now, 'updated_at', now, 'version', 1)
 if in_lottery then redis.call('HSET', KEYS[5], 'lottery', 1) end
+if request_id then redis.call('HSET', KEYS[5], 'request_id', request_id) end
 redis.call('PEXPIRE', KEYS[5], retention_ms)
 emit_snapshot({ reservation_id = res_id, event_id = event_id, category_id = cat_id, category = cat_name,
-  user_id = user_id, qty = qty, status = 'queued', seq_arrival = seq, created_at = now, updated_at = now, version = 1 },
+  user_id = user_id, qty = qty, status = 'queued', seq_arrival = seq, created_at = now, updated_at = now, version = 1,
+  request_id = request_id },
   KEYS[6], '', 'reservation.queued', schema)
 return { 1, seq, in_lottery and -1 or math.max(0, admitted_no - decided - 1), now }

@@ -50,6 +50,8 @@ export interface ReserveOptions {
    * admission and the queue both treat as a no-op if it exists).
    */
   readonly claim?: (freshReservationId: string) => Promise<string>;
+  /** the HTTP request's correlation id (X-Request-Id): kept with the reservation, its job and its Kafka messages */
+  readonly requestId?: string;
 }
 
 /**
@@ -68,7 +70,9 @@ export async function reserve(deps: AdmissionDeps, userId: string, body: Reserve
   }
   const freshId = newReservationId(event.id, (deps.newId ?? randomUUID)());
   const reservationId = options.claim ? await options.claim(freshId) : freshId;
-  const request: AdmitRequest = { reservationId, userId, eventId: event.id, categoryId: category.id, categoryName: category.name, qty: body.qty };
+  const request: AdmitRequest = {
+    reservationId, userId, eventId: event.id, categoryId: category.id, categoryName: category.name, qty: body.qty, requestId: options.requestId,
+  };
 
   let result = await deps.admit(request);
   if (result.kind === 'category_not_ready') {
@@ -97,7 +101,7 @@ export async function reserve(deps: AdmissionDeps, userId: string, body: Reserve
   }
 
   try {
-    await deps.enqueue(event.id, { reservation_id: reservationId, seq_arrival: result.seqArrival });
+    await deps.enqueue(event.id, { reservation_id: reservationId, seq_arrival: result.seqArrival, ...(options.requestId ? { request_id: options.requestId } : {}) });
   } catch (err) {
     // Undo only an admission this call made: a replay must not reject the original's request.
     if (result.kind === 'admitted') await deps.abandon(event.id, reservationId).catch(() => undefined);

@@ -44,10 +44,10 @@ export function errorHandler(logger: Logger): ErrorRequestHandler {
   return (err: unknown, req, res, _next) => {
     const appError = err instanceof AppError ? err : fromBodyParser(err as { type?: unknown });
     if (appError) {
-      if (appError.status >= 500) logger.error({ err: appError.cause ?? appError, method: req.method, route: req.route?.path }, appError.code);
+      if (appError.status >= 500) logger.error({ err: appError.cause ?? appError, method: req.method, route: req.route?.path, request_id: req.requestId }, appError.code);
       return sendProblem(res, appError);
     }
-    logger.error({ err, method: req.method, route: req.route?.path }, 'unexpected error');
+    logger.error({ err, method: req.method, route: req.route?.path, request_id: req.requestId }, 'unexpected error');
     sendProblem(res, new AppError('internal_error', 'Internal error'));
   };
 }

@@ -55,7 +55,7 @@ export function reservationRoutes(deps: ReservationRouteDeps): Router {
     };
     let admitted;
     try {
-      admitted = await reserve(admission, userId, body, { claim });
+      admitted = await reserve(admission, userId, body, { claim, requestId: req.requestId });
     } catch (err) {
       // A request this call failed to admit leaves no result to replay (a replay's claim is not ours).
       if (isKeyClaimedHere && err instanceof AppError && err.status >= 500) await idempotency.release(userId, 'reserve', key!).catch(() => undefined);

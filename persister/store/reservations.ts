@@ -8,14 +8,14 @@ import type { RefusalRecord, ReservationSnapshot } from '../../core/contracts.ts
  */
 const UPSERT = `
 INSERT INTO reservations AS r (id, event_id, category_id, user_id, qty, status, reason, seq_arrival,
-  seq_decision, expires_at, decided_at, booking_id, created_at, updated_at, version, draw_no)
+  seq_decision, expires_at, decided_at, booking_id, created_at, updated_at, version, draw_no, request_id)
 SELECT id, event_id, category_id, user_id, qty, status, reason, seq_arrival, seq_decision,
   to_timestamp(expires_at / 1000.0), to_timestamp(decided_at / 1000.0), booking_id,
-  to_timestamp(created_at / 1000.0), to_timestamp(updated_at / 1000.0), version, draw_no
+  to_timestamp(created_at / 1000.0), to_timestamp(updated_at / 1000.0), version, draw_no, request_id
 FROM unnest($1::text[], $2::uuid[], $3::uuid[], $4::text[], $5::int[], $6::text[], $7::text[], $8::bigint[],
-  $9::bigint[], $10::bigint[], $11::bigint[], $12::text[], $13::bigint[], $14::bigint[], $15::int[], $16::int[])
+  $9::bigint[], $10::bigint[], $11::bigint[], $12::text[], $13::bigint[], $14::bigint[], $15::int[], $16::int[], $17::text[])
   AS s(id, event_id, category_id, user_id, qty, status, reason, seq_arrival, seq_decision, expires_at,
-       decided_at, booking_id, created_at, updated_at, version, draw_no)
+       decided_at, booking_id, created_at, updated_at, version, draw_no, request_id)
 ON CONFLICT (id) DO UPDATE SET
   status = EXCLUDED.status, reason = EXCLUDED.reason, seq_decision = EXCLUDED.seq_decision,
   expires_at = EXCLUDED.expires_at, decided_at = EXCLUDED.decided_at, booking_id = EXCLUDED.booking_id,
@@ -53,6 +53,7 @@ export async function upsertReservations(db: Pool | PoolClient, snapshots: reado
     col((s) => s.updated_at),
     col((s) => s.version),
     col((s) => s.draw_no ?? null),
+    col((s) => s.request_id ?? null),
   ]);
   return result.rowCount ?? 0;
 }
@@ -81,10 +82,10 @@ export async function insertBookings(db: Pool | PoolClient, snapshots: readonly 
 }
 
 const INSERT_REFUSALS = `
-INSERT INTO refusals (request_id, event_id, category_id, user_id, qty, seq_arrival, reason, received_at)
-SELECT request_id, event_id, category_id, user_id, qty, seq_arrival, reason, to_timestamp(received_at / 1000.0)
-FROM unnest($1::text[], $2::uuid[], $3::uuid[], $4::text[], $5::int[], $6::bigint[], $7::text[], $8::bigint[])
-  AS s(request_id, event_id, category_id, user_id, qty, seq_arrival, reason, received_at)
+INSERT INTO refusals (reservation_id, event_id, category_id, user_id, qty, seq_arrival, reason, received_at, request_id)
+SELECT reservation_id, event_id, category_id, user_id, qty, seq_arrival, reason, to_timestamp(received_at / 1000.0), request_id
+FROM unnest($1::text[], $2::uuid[], $3::uuid[], $4::text[], $5::int[], $6::bigint[], $7::text[], $8::bigint[], $9::text[])
+  AS s(reservation_id, event_id, category_id, user_id, qty, seq_arrival, reason, received_at, request_id)
 ON CONFLICT DO NOTHING`;
 
 /** A row per request refused at the door (idempotent: a redelivered record changes nothing). */
@@ -92,7 +93,7 @@ export async function insertRefusals(db: Pool | PoolClient, refusals: readonly R
   if (refusals.length === 0) return 0;
   const col = <T>(pick: (r: RefusalRecord) => T) => refusals.map(pick);
   const result = await db.query(INSERT_REFUSALS, [
-    col((r) => r.request_id),
+    col((r) => r.reservation_id),
     col((r) => r.event_id),
     col((r) => r.category_id),
     col((r) => r.user_id),
@@ -100,6 +101,7 @@ export async function insertRefusals(db: Pool | PoolClient, refusals: readonly R
     col((r) => r.seq_arrival),
     col((r) => r.reason),
     col((r) => r.received_at),
+    col((r) => r.request_id ?? null),
   ]);
   return result.rowCount ?? 0;
 }

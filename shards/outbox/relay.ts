@@ -109,7 +109,11 @@ export class OutboxRelay {
       const eventId = eventIds[keys.indexOf(key)]!;
       // An entry may carry a decision batch's snapshots: a message each, sent in chunks of batchSize.
       const records = entries.flatMap(([, fields]) => outboxEntryRecords(fields));
-      const messages = records.map((r): OutgoingMessage => ({ key: eventId, value: r.value, headers: { type: r.type } }));
+      const messages = records.map((r): OutgoingMessage => ({
+        key: eventId,
+        value: r.value,
+        headers: r.requestId ? { type: r.type, request_id: r.requestId } : { type: r.type },
+      }));
       for (let i = 0; i < messages.length; i += this.#settings.batchSize) {
         await this.#publisher.send(this.#settings.topic, messages.slice(i, i + this.#settings.batchSize));
       }

@@ -55,7 +55,7 @@ export function decideJob(store: ReservationStore, deps: DecideJobDeps, logger: 
       throw new DelayedError();
     }
     if (result.kind === 'fenced') {
-      logger.warn({ job_id: job.id, event_id: eventId, lease }, 'not the owner of this event any more: job handed back');
+      logger.warn({ job_id: job.id, event_id: eventId, lease, request_ids: requests.flatMap((r) => (r.request_id ? [r.request_id] : [])).slice(0, 20) }, 'not the owner of this event any more: job handed back');
       deps.fenced(eventId);
       await job.moveToWait(token);
       throw new WaitingError();
