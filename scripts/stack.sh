@@ -50,7 +50,10 @@ done
 cat <<EOF
 [stack] up:
   gateway     http://127.0.0.1:$PORT        (/health, /ready, /events, /reserve, /reservations/{id})
-  shards      http://127.0.0.1:$SHARD_PORT/ready and http://127.0.0.1:$SHARD2_PORT/ready (/metrics on both)
+  swagger     http://127.0.0.1:$PORT/swagger/index.html  (the OpenAPI document: /openapi.json)
+  bull board  http://127.0.0.1:$PORT/admin/login  (sign in with an admin token, then /admin/queues)
+  metrics     http://127.0.0.1:$PORT/metrics, http://127.0.0.1:$SHARD_PORT/metrics, http://127.0.0.1:$SHARD2_PORT/metrics, http://127.0.0.1:$PERSISTER_PORT/metrics
+  shards      http://127.0.0.1:$SHARD_PORT/ready and http://127.0.0.1:$SHARD2_PORT/ready
   persister   http://127.0.0.1:$PERSISTER_PORT/ready
   logs        $LOGS/{gateway,shards,shards-2,persister}.log
 tokens (signed with JWT_SECRET, the development default when unset):
