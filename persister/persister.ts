@@ -77,7 +77,16 @@ export async function startPersister(config: Config, logger: Logger): Promise<Pe
   await ensureTopics(kafka, [config.reservationsTopic, config.deadLetterTopic], config.topicPartitions);
   const dlq = new KafkaPublisher(kafka);
   let consumerUp = false;
-  const metrics = createPersisterMetrics();
+  const admin = kafka.admin();
+  await admin.connect();
+  const metrics = createPersisterMetrics(async () => {
+    const [ends, committed] = await Promise.all([
+      admin.fetchTopicOffsets(config.reservationsTopic),
+      admin.fetchOffsets({ groupId: config.persisterGroupId, topics: [config.reservationsTopic] }),
+    ]);
+    const done = new Map((committed[0]?.partitions ?? []).map((p) => [p.partition, Number(p.offset)]));
+    return ends.reduce((sum, p) => sum + Math.max(0, Number(p.high) - Math.max(0, done.get(p.partition) ?? 0)), 0);
+  });
 
   const consumer: Consumer = await consumeBatches(
     kafka,
@@ -89,9 +98,7 @@ export async function startPersister(config: Config, logger: Logger): Promise<Pe
       metrics.batchSize.observe(messages.length);
       metrics.records.inc({ kind: 'snapshot' }, snapshots);
       metrics.records.inc({ kind: 'refusal' }, refusals);
-      // How far behind the producers the written rows are: now minus the newest message's produce time.
-      const newestMs = Math.max(...messages.map((m) => m.timestampMs));
-      if (Number.isFinite(newestMs)) metrics.lagSeconds.set(Math.max(0, Date.now() - newestMs) / 1000);
+      metrics.written(messages.map((m) => m.timestampMs));
       if (deadLetters.length > 0) {
         await dlq.send(config.deadLetterTopic, deadLetters);
         metrics.deadLetters.inc(deadLetters.length);
@@ -114,6 +121,7 @@ export async function startPersister(config: Config, logger: Logger): Promise<Pe
     close: once(async () => {
       await ops.close();
       await consumer.disconnect();
+      await admin.disconnect();
       await dlq.close();
       await db.end();
     }),

@@ -95,7 +95,7 @@ describe('metrics of every process', function () {
       'wt_redis_used_memory_bytes', 'wt_redis_maxmemory_bytes', 'wt_ready',
     ], 'shard');
     expectNames(persisterText, [
-      ...DEFAULTS, 'wt_persister_batch_size', 'wt_persister_write_seconds', 'wt_persister_lag_seconds', 'wt_persister_records_total',
+      ...DEFAULTS, 'wt_persister_batch_size', 'wt_persister_write_seconds', 'wt_persister_lag_seconds', 'wt_persister_lag_messages', 'wt_persister_records_total',
       'wt_persister_dead_letters_total', 'wt_ready',
     ], 'persister');
 
@@ -115,6 +115,12 @@ describe('metrics of every process', function () {
     expect(sample(shardText, 'wt_shard_owned_events', shard)).to.be.at.least(1);
     expect(sample(persisterText, 'wt_ready', { dependency: 'postgres' })).to.equal(1);
     expect(sample(persisterText, 'wt_persister_batch_size_count', {})).to.be.at.least(1);
+    // Caught up (the decisions' snapshots are written): no lag.
+    const caughtUp = await waitFor('the persister to catch up', async () => {
+      const text = await scrape(persisterUrl);
+      return sample(text, 'wt_persister_lag_messages', {}) === 0 ? text : undefined;
+    }, 30_000);
+    expect(sample(caughtUp, 'wt_persister_lag_seconds', {})).to.equal(0);
 
     checkLabelRule(gatewayText, 'gateway');
     checkLabelRule(shardText, 'shard');
