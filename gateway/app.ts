@@ -14,6 +14,8 @@ import { ADMIN_COOKIE, boardRoutes } from './admin/board.ts';
 import type { AdmissionDeps } from './admission/reserve.ts';
 import { createAuth } from './auth/jwt.ts';
 import type { Catalog } from './catalog/catalog.ts';
+import { docsRoutes } from './docs/docs-routes.ts';
+import { buildOpenApiSpec } from './docs/openapi.ts';
 import { errorHandler, notFound, requireJsonBody } from './http/problem.ts';
 import { createRateLimits } from './http/rate-limits.ts';
 import { requestId } from './http/request-id.ts';
@@ -81,6 +83,9 @@ export function createApp(deps: AppDeps): Express {
   app.use(requestId, metrics.http);
   // Ops routes first: never rate limited.
   app.use(opsRoutes(deps.redis, metrics.registry));
+  // The API's documentation (/openapi.json, Swagger UI at /swagger/index.html), generated once here from
+  // the route files' @openapi blocks; not rate limited either.
+  app.use(docsRoutes(buildOpenApiSpec()));
   const limits = createRateLimits(deps.redis, deps.rateLimits ?? { keyPrefix: 'unused', perIpPerMin: 0, perUserPerMin: 0 }, (limiter) => metrics.rateLimited(limiter));
   app.use(limits.perIp);
   if (deps.board) {

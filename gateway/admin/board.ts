@@ -42,6 +42,45 @@ export function boardRoutes(deps: {
   };
 
   const router = Router();
+  /**
+   * @openapi
+   * /admin/login:
+   *   get:
+   *     operationId: getAdminLogin
+   *     tags: [Admin UI]
+   *     summary: The sign-in page of the queue board
+   *     security: []
+   *     responses:
+   *       '200':
+   *         description: An HTML form to paste an admin token into
+   *         headers: { X-Request-Id: { $ref: '#/components/headers/XRequestId' } }
+   *         content: { text/html: { schema: { type: string } } }
+   *       '429': { $ref: '#/components/responses/RateLimited' }
+   *   post:
+   *     operationId: adminLogin
+   *     tags: [Admin UI]
+   *     summary: Keep an admin token in a cookie for the board, then go to it
+   *     description: >-
+   *       The token is kept in an HttpOnly, SameSite=Strict cookie for `/admin` until it expires and is
+   *       checked on every board request like a bearer token (a user's token gets 403 there).
+   *     security: []
+   *     requestBody:
+   *       required: true
+   *       content:
+   *         application/x-www-form-urlencoded:
+   *           schema:
+   *             type: object
+   *             required: [token]
+   *             properties: { token: { type: string, description: 'an admin JWT' } }
+   *     responses:
+   *       '303':
+   *         description: To the board (`/admin/queues/`), with `Set-Cookie`
+   *         headers:
+   *           Location: { $ref: '#/components/headers/Location' }
+   *           Set-Cookie: { description: 'wt_admin_token (HttpOnly, SameSite=Strict, Path=/admin)', schema: { type: string } }
+   *           X-Request-Id: { $ref: '#/components/headers/XRequestId' }
+   *       '429': { $ref: '#/components/responses/RateLimited' }
+   */
   router.get('/admin/login', (_req, res) => {
     res.type('html').send(LOGIN_PAGE);
   });
@@ -59,6 +98,27 @@ export function boardRoutes(deps: {
     res.cookie(ADMIN_COOKIE, token, { httpOnly: true, sameSite: 'strict', path: '/admin', maxAge: maxAgeMs, secure: req.secure });
     res.redirect(303, `${BOARD_PATH}/`);
   });
+  /**
+   * @openapi
+   * /admin/queues:
+   *   get:
+   *     operationId: getQueueBoard
+   *     tags: [Admin UI]
+   *     summary: The Bull Board (admins, in a browser; read-only)
+   *     description: >-
+   *       Lists every event's reserve queue. Sign in at `/admin/login` first (a browser cannot send a
+   *       bearer header); scripts may send `Authorization: Bearer`. The board's own pages, scripts and
+   *       JSON API under `/admin/queues/` are Bull Board's and not described here.
+   *     security: [{ bearer: [] }, { adminCookie: [] }]
+   *     responses:
+   *       '200':
+   *         description: The board (HTML)
+   *         headers: { X-Request-Id: { $ref: '#/components/headers/XRequestId' } }
+   *         content: { text/html: { schema: { type: string } } }
+   *       '401': { $ref: '#/components/responses/Unauthorized' }
+   *       '403': { $ref: '#/components/responses/Forbidden' }
+   *       '429': { $ref: '#/components/responses/RateLimited' }
+   */
   router.use(BOARD_PATH, ...deps.authenticateAdmin, addNewQueues, serverAdapter.getRouter() as RequestHandler);
   return router;
 }

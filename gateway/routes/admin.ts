@@ -45,12 +45,88 @@ export function adminRoutes(deps: AdminRouteDeps): Router {
     };
   };
 
+  /**
+   * @openapi
+   * /admin/events/{id}/sale:
+   *   put:
+   *     operationId: setSaleState
+   *     tags: [Operators]
+   *     summary: Open, pause or close a sale at once on every gateway (admin)
+   *     description: >-
+   *       The switch wins over the sale window. Paused, new reserves are refused `409 sales_paused` and
+   *       queued ones are still decided; closed, new reserves are refused `409 sales_closed` and queued
+   *       ones are decided `rejected` with reason `sales_closed`.
+   *     security: [{ bearer: [] }]
+   *     parameters:
+   *       - $ref: '#/components/parameters/EventId'
+   *       - $ref: '#/components/parameters/XRequestId'
+   *     requestBody:
+   *       required: true
+   *       content: { application/json: { schema: { $ref: '#/components/schemas/SaleSwitch' } } }
+   *     responses:
+   *       '200':
+   *         description: The event
+   *         headers: { X-Request-Id: { $ref: '#/components/headers/XRequestId' } }
+   *         content: { application/json: { schema: { $ref: '#/components/schemas/Event' } } }
+   *       '400': { $ref: '#/components/responses/InvalidRequest' }
+   *       '401': { $ref: '#/components/responses/Unauthorized' }
+   *       '403': { $ref: '#/components/responses/Forbidden' }
+   *       '404': { $ref: '#/components/responses/EventNotFound' }
+   *       '413': { $ref: '#/components/responses/PayloadTooLarge' }
+   *       '415': { $ref: '#/components/responses/UnsupportedMediaType' }
+   *       '429': { $ref: '#/components/responses/RateLimited' }
+   */
   router.put('/admin/events/:id/sale', ...auth.authenticate('admin'), async (req, res) => {
     const body = validateSale(req.body);
     const event = await catalog.setSaleState(String(req.params.id), body.state);
     res.json(eventView(event));
   });
 
+  /**
+   * @openapi
+   * /admin/events/{id}/queue:
+   *   get:
+   *     operationId: getQueue
+   *     tags: [Operators]
+   *     summary: "An event's queue: depth, limit, drain rate, oldest wait, owner shard (admin)"
+   *     security: [{ bearer: [] }]
+   *     parameters:
+   *       - $ref: '#/components/parameters/EventId'
+   *       - $ref: '#/components/parameters/XRequestId'
+   *     responses:
+   *       '200':
+   *         description: The queue view
+   *         headers: { X-Request-Id: { $ref: '#/components/headers/XRequestId' } }
+   *         content: { application/json: { schema: { $ref: '#/components/schemas/QueueView' } } }
+   *       '401': { $ref: '#/components/responses/Unauthorized' }
+   *       '403': { $ref: '#/components/responses/Forbidden' }
+   *       '404': { $ref: '#/components/responses/EventNotFound' }
+   *       '429': { $ref: '#/components/responses/RateLimited' }
+   *   put:
+   *     operationId: setQueueSettings
+   *     tags: [Operators]
+   *     summary: "Bound an event's queue depth, at once on every gateway (admin)"
+   *     description: Beyond `max_depth` admitted, undecided requests, reserves are refused `429 queue_full`.
+   *     security: [{ bearer: [] }]
+   *     parameters:
+   *       - $ref: '#/components/parameters/EventId'
+   *       - $ref: '#/components/parameters/XRequestId'
+   *     requestBody:
+   *       required: true
+   *       content: { application/json: { schema: { $ref: '#/components/schemas/QueueSettings' } } }
+   *     responses:
+   *       '200':
+   *         description: The queue view with the new limit
+   *         headers: { X-Request-Id: { $ref: '#/components/headers/XRequestId' } }
+   *         content: { application/json: { schema: { $ref: '#/components/schemas/QueueView' } } }
+   *       '400': { $ref: '#/components/responses/InvalidRequest' }
+   *       '401': { $ref: '#/components/responses/Unauthorized' }
+   *       '403': { $ref: '#/components/responses/Forbidden' }
+   *       '404': { $ref: '#/components/responses/EventNotFound' }
+   *       '413': { $ref: '#/components/responses/PayloadTooLarge' }
+   *       '415': { $ref: '#/components/responses/UnsupportedMediaType' }
+   *       '429': { $ref: '#/components/responses/RateLimited' }
+   */
   router.get('/admin/events/:id/queue', ...auth.authenticate('admin'), async (req, res) => {
     const event = await catalog.requireEvent(String(req.params.id));
     res.set('Cache-Control', 'no-store').json(await queueView(event));
@@ -64,6 +140,38 @@ export function adminRoutes(deps: AdminRouteDeps): Router {
   });
 
   // The fairness report (docs/fairness.md), computed from PostgreSQL in a worker thread.
+  /**
+   * @openapi
+   * /admin/events/{id}/fairness:
+   *   get:
+   *     operationId: getFairnessReport
+   *     tags: [Operators]
+   *     summary: "The event's fairness report: was it first come, first served? (admin)"
+   *     description: >-
+   *       Computed from PostgreSQL (so it trails the live sale by the persister's lag) in a worker thread.
+   *       Every figure is defined in docs/fairness.md.
+   *     security: [{ bearer: [] }]
+   *     parameters:
+   *       - $ref: '#/components/parameters/EventId'
+   *       - $ref: '#/components/parameters/XRequestId'
+   *     responses:
+   *       '200':
+   *         description: The report
+   *         headers: { X-Request-Id: { $ref: '#/components/headers/XRequestId' } }
+   *         content: { application/json: { schema: { $ref: '#/components/schemas/FairnessReport' } } }
+   *       '401': { $ref: '#/components/responses/Unauthorized' }
+   *       '403': { $ref: '#/components/responses/Forbidden' }
+   *       '404': { $ref: '#/components/responses/EventNotFound' }
+   *       '429': { $ref: '#/components/responses/RateLimited' }
+   *       '503':
+   *         description: >-
+   *           `service_unavailable`: reports are busy (one is computed at a time, four wait), PostgreSQL
+   *           is down, or this gateway computes none; retry after `Retry-After`
+   *         headers:
+   *           Retry-After: { $ref: '#/components/headers/RetryAfter' }
+   *           X-Request-Id: { $ref: '#/components/headers/XRequestId' }
+   *         content: { application/problem+json: { schema: { $ref: '#/components/schemas/Problem' } } }
+   */
   router.get('/admin/events/:id/fairness', ...auth.authenticate('admin'), async (req, res) => {
     const event = await catalog.requireEvent(String(req.params.id));
     if (!fairness) throw new AppError('service_unavailable', 'fairness reports are not enabled on this gateway');

@@ -26,6 +26,50 @@ export function lifecycleRoutes(deps: LifecycleRouteDeps): Router {
   const { transitions, read, idempotency, auth } = deps;
   const router = Router();
 
+  /**
+   * @openapi
+   * /confirm:
+   *   post:
+   *     operationId: confirm
+   *     tags: [Reservations]
+   *     summary: Confirm a hold with a (simulated) payment (owner)
+   *     description: >-
+   *       Confirming a confirmed reservation returns the same `booking_id` whatever `payment_ok` says. Two
+   *       confirms at once both get the same `200` and the card is charged once.
+   *     security: [{ bearer: [] }]
+   *     parameters:
+   *       - $ref: '#/components/parameters/IdempotencyKey'
+   *       - $ref: '#/components/parameters/XRequestId'
+   *     requestBody:
+   *       required: true
+   *       content: { application/json: { schema: { $ref: '#/components/schemas/Confirm' } } }
+   *     responses:
+   *       '200':
+   *         description: Confirmed and paid
+   *         headers: { X-Request-Id: { $ref: '#/components/headers/XRequestId' } }
+   *         content: { application/json: { schema: { $ref: '#/components/schemas/Confirmation' } } }
+   *       '400': { $ref: '#/components/responses/InvalidRequest' }
+   *       '401': { $ref: '#/components/responses/Unauthorized' }
+   *       '402':
+   *         description: >-
+   *           `payment_failed`: the payment was declined; the hold stays `reserved` until it expires, so the
+   *           buyer may retry (not stored under the `Idempotency-Key`)
+   *         headers: { X-Request-Id: { $ref: '#/components/headers/XRequestId' } }
+   *         content: { application/problem+json: { schema: { $ref: '#/components/schemas/Problem' } } }
+   *       '403': { $ref: '#/components/responses/Forbidden' }
+   *       '404': { $ref: '#/components/responses/ReservationNotFound' }
+   *       '409':
+   *         description: >-
+   *           `hold_expired` past `expires_at` (even before the seats were reaped), `not_confirmable` for a
+   *           `queued`, `rejected` or `cancelled` reservation
+   *         headers: { X-Request-Id: { $ref: '#/components/headers/XRequestId' } }
+   *         content: { application/problem+json: { schema: { $ref: '#/components/schemas/Problem' } } }
+   *       '413': { $ref: '#/components/responses/PayloadTooLarge' }
+   *       '415': { $ref: '#/components/responses/UnsupportedMediaType' }
+   *       '422': { $ref: '#/components/responses/IdempotencyKeyReused' }
+   *       '429': { $ref: '#/components/responses/RateLimited' }
+   *       '503': { $ref: '#/components/responses/ServiceUnavailable' }
+   */
   router.post('/confirm', ...auth.authenticate('user'), async (req, res) => {
     const userId = req.caller!.sub;
     const key = idempotencyKeyHeader(req);
@@ -48,6 +92,34 @@ export function lifecycleRoutes(deps: LifecycleRouteDeps): Router {
     }
   });
 
+  /**
+   * @openapi
+   * /reservations/{id}:
+   *   delete:
+   *     operationId: cancelReservation
+   *     tags: [Reservations]
+   *     summary: Cancel a hold or a queued request (owner)
+   *     description: >-
+   *       A hold's seats are sellable at once; a queued request leaves the queue and takes no seat.
+   *       Cancelling again returns the same `200`.
+   *     security: [{ bearer: [] }]
+   *     parameters:
+   *       - $ref: '#/components/parameters/ReservationId'
+   *       - $ref: '#/components/parameters/XRequestId'
+   *     responses:
+   *       '200':
+   *         description: The reservation, now `cancelled`
+   *         headers: { X-Request-Id: { $ref: '#/components/headers/XRequestId' } }
+   *         content: { application/json: { schema: { $ref: '#/components/schemas/Reservation' } } }
+   *       '401': { $ref: '#/components/responses/Unauthorized' }
+   *       '403': { $ref: '#/components/responses/Forbidden' }
+   *       '404': { $ref: '#/components/responses/ReservationNotFound' }
+   *       '409':
+   *         description: '`not_cancellable`: `confirmed`, `expired`, `rejected`, or its payment is in flight'
+   *         headers: { X-Request-Id: { $ref: '#/components/headers/XRequestId' } }
+   *         content: { application/problem+json: { schema: { $ref: '#/components/schemas/Problem' } } }
+   *       '429': { $ref: '#/components/responses/RateLimited' }
+   */
   router.delete('/reservations/:id', ...auth.authenticate('user'), async (req, res) => {
     const id = String(req.params.id);
     const userId = req.caller!.sub;

@@ -41,6 +41,71 @@ export function reservationRoutes(deps: ReservationRouteDeps): Router {
   const read = readReservation(store, db);
   const router = Router();
 
+  /**
+   * @openapi
+   * /reserve:
+   *   post:
+   *     operationId: reserve
+   *     tags: [Reservations]
+   *     summary: Reserve seats (user)
+   *     description: >-
+   *       Admits the request into the event's queue, decided in arrival order by the shard that owns the
+   *       event: `202` with the status URL (poll or long-poll it). With `Prefer: wait=N` the call waits up
+   *       to N seconds for the decision: `201` when seats are held, `409` when refused, `202` if still
+   *       undecided. The same `Idempotency-Key` and body again returns the same reservation and queues
+   *       nothing.
+   *     security: [{ bearer: [] }]
+   *     parameters:
+   *       - $ref: '#/components/parameters/IdempotencyKey'
+   *       - $ref: '#/components/parameters/PreferWait'
+   *       - $ref: '#/components/parameters/XRequestId'
+   *     requestBody:
+   *       required: true
+   *       content: { application/json: { schema: { $ref: '#/components/schemas/Reserve' } } }
+   *     responses:
+   *       '201':
+   *         description: 'With `Prefer: wait=N`, seats were held within the wait (status `reserved`, with `expires_at`)'
+   *         headers:
+   *           Location: { $ref: '#/components/headers/Location' }
+   *           X-Request-Id: { $ref: '#/components/headers/XRequestId' }
+   *         content: { application/json: { schema: { $ref: '#/components/schemas/Reservation' } } }
+   *       '202':
+   *         description: Admitted and queued (`Retry-After` is the suggested poll interval while queued)
+   *         headers:
+   *           Location: { $ref: '#/components/headers/Location' }
+   *           Retry-After: { $ref: '#/components/headers/RetryAfter' }
+   *           X-Request-Id: { $ref: '#/components/headers/XRequestId' }
+   *         content: { application/json: { schema: { $ref: '#/components/schemas/ReserveAccepted' } } }
+   *       '400': { $ref: '#/components/responses/InvalidRequest' }
+   *       '401': { $ref: '#/components/responses/Unauthorized' }
+   *       '403': { $ref: '#/components/responses/Forbidden' }
+   *       '404':
+   *         description: '`event_not_found` or `category_not_found`'
+   *         headers: { X-Request-Id: { $ref: '#/components/headers/XRequestId' } }
+   *         content: { application/problem+json: { schema: { $ref: '#/components/schemas/Problem' } } }
+   *       '409':
+   *         description: >-
+   *           `sales_not_open` (with `Retry-After`, seconds until it opens), `sales_paused`, `sales_closed`,
+   *           `out_of_stock` (fewer seats left than `qty`: refused without queueing, or the decision with
+   *           `Prefer: wait`), `limit_exceeded` (the decision with `Prefer: wait`); a refused decision
+   *           names its `reservation_id`
+   *         headers:
+   *           Retry-After: { $ref: '#/components/headers/RetryAfter' }
+   *           X-Request-Id: { $ref: '#/components/headers/XRequestId' }
+   *         content: { application/problem+json: { schema: { $ref: '#/components/schemas/Problem' } } }
+   *       '413': { $ref: '#/components/responses/PayloadTooLarge' }
+   *       '415': { $ref: '#/components/responses/UnsupportedMediaType' }
+   *       '422': { $ref: '#/components/responses/IdempotencyKeyReused' }
+   *       '429':
+   *         description: >-
+   *           `queue_full` (the event's queue is at `max_depth`) or `rate_limited` (the IP's or user's
+   *           requests per minute, or `MAX_QUEUED_PER_USER` requests queued at once); retry after `Retry-After`
+   *         headers:
+   *           Retry-After: { $ref: '#/components/headers/RetryAfter' }
+   *           X-Request-Id: { $ref: '#/components/headers/XRequestId' }
+   *         content: { application/problem+json: { schema: { $ref: '#/components/schemas/Problem' } } }
+   *       '503': { $ref: '#/components/responses/ServiceUnavailable' }
+   */
   router.post('/reserve', ...auth.authenticate('user'), async (req, res) => {
     const userId = req.caller!.sub;
     const key = idempotencyKeyHeader(req);
@@ -83,6 +148,30 @@ export function reservationRoutes(deps: ReservationRouteDeps): Router {
     res.status(202).set('Retry-After', String(POLL_AFTER_S)).json({ reservation_id: id, status: 'queued', position: admitted.position, status_url: url });
   });
 
+  /**
+   * @openapi
+   * /reservations:
+   *   get:
+   *     operationId: listReservations
+   *     tags: [Reservations]
+   *     summary: The caller's own reservations, newest first
+   *     description: >-
+   *       From PostgreSQL (a reservation made a few milliseconds ago may not be listed yet); each shown as
+   *       Redis has it when Redis still has it.
+   *     security: [{ bearer: [] }]
+   *     parameters:
+   *       - $ref: '#/components/parameters/Limit'
+   *       - $ref: '#/components/parameters/Cursor'
+   *       - $ref: '#/components/parameters/XRequestId'
+   *     responses:
+   *       '200':
+   *         description: A page of reservations
+   *         headers: { X-Request-Id: { $ref: '#/components/headers/XRequestId' } }
+   *         content: { application/json: { schema: { $ref: '#/components/schemas/ReservationList' } } }
+   *       '400': { $ref: '#/components/responses/InvalidRequest' }
+   *       '401': { $ref: '#/components/responses/Unauthorized' }
+   *       '429': { $ref: '#/components/responses/RateLimited' }
+   */
   router.get('/reservations', ...auth.authenticate('user', 'admin'), async (req, res) => {
     const page = await listArchivedReservations(db, req.caller!.sub, limitQuery(req), cursorQuery(req));
     // PostgreSQL may trail Redis by a moment: show each listed reservation as Redis has it, if it does.
@@ -90,6 +179,34 @@ export function reservationRoutes(deps: ReservationRouteDeps): Router {
     res.set('Cache-Control', 'no-store').json({ reservations: fresh.map(reservationView), next_cursor: page.nextCursor ?? null });
   });
 
+  /**
+   * @openapi
+   * /reservations/{id}:
+   *   get:
+   *     operationId: getReservation
+   *     tags: [Reservations]
+   *     summary: A reservation (its owner, or an admin); long-poll with `wait`
+   *     description: >-
+   *       From Redis, or from PostgreSQL once Redis has let it go. With `wait`, answers as soon as the
+   *       status is no longer `status` (default: the status at the call), or after `wait` seconds unchanged.
+   *     security: [{ bearer: [] }]
+   *     parameters:
+   *       - $ref: '#/components/parameters/ReservationId'
+   *       - $ref: '#/components/parameters/Wait'
+   *       - $ref: '#/components/parameters/Status'
+   *       - $ref: '#/components/parameters/XRequestId'
+   *     responses:
+   *       '200':
+   *         description: The reservation (`Retry-After` while queued)
+   *         headers:
+   *           Retry-After: { $ref: '#/components/headers/RetryAfter' }
+   *           X-Request-Id: { $ref: '#/components/headers/XRequestId' }
+   *         content: { application/json: { schema: { $ref: '#/components/schemas/Reservation' } } }
+   *       '400': { $ref: '#/components/responses/InvalidRequest' }
+   *       '401': { $ref: '#/components/responses/Unauthorized' }
+   *       '404': { $ref: '#/components/responses/ReservationNotFound' }
+   *       '429': { $ref: '#/components/responses/RateLimited' }
+   */
   router.get('/reservations/:id', ...auth.authenticate('user', 'admin'), async (req, res) => {
     const id = String(req.params.id);
     const waitS = waitQuery(req);
