@@ -1,8 +1,7 @@
 import { expect } from 'chai';
-import { chromium, type Browser } from 'playwright-core';
+import type { Browser } from 'playwright-core';
+import { launchChromium } from './support/browser.ts';
 import { seedEvent, startTestStack, type TestStack } from './support/stack.ts';
-
-const CHROMIUM = process.env.CHROMIUM_PATH ?? '/usr/bin/chromium';
 
 // The Bull Board in a real browser (Debian's Chromium, driven by playwright-core): an admin signs in
 // with a token and sees an event's queue; without signing in, the board is refused.
@@ -13,10 +12,7 @@ describe('Bull Board in headless Chromium', function () {
 
   before(async () => {
     stack = await startTestStack({ gateway: true });
-    browser = await chromium.launch({
-      executablePath: CHROMIUM,
-      args: ['--no-sandbox', '--disable-gpu', '--disable-quic', '--no-first-run', '--disable-background-networking', '--disable-component-update', '--disable-sync'],
-    });
+    browser = await launchChromium();
   });
   after(async () => {
     await browser?.close();

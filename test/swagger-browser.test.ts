@@ -1,8 +1,7 @@
 import { expect } from 'chai';
-import { chromium, type Browser } from 'playwright-core';
+import type { Browser } from 'playwright-core';
+import { launchChromium } from './support/browser.ts';
 import { startTestStack, type TestStack } from './support/stack.ts';
-
-const CHROMIUM = process.env.CHROMIUM_PATH ?? '/usr/bin/chromium';
 
 // Swagger UI in a real browser (Debian's Chromium, driven by playwright-core): /swagger/index.html shows
 // war-ticket's own document, not the Petstore demo that swagger-ui-dist ships as its index.html.
@@ -13,10 +12,7 @@ describe('Swagger UI in headless Chromium', function () {
 
   before(async () => {
     stack = await startTestStack({ gateway: true });
-    browser = await chromium.launch({
-      executablePath: CHROMIUM,
-      args: ['--no-sandbox', '--disable-gpu', '--disable-quic', '--no-first-run', '--disable-background-networking', '--disable-component-update', '--disable-sync'],
-    });
+    browser = await launchChromium();
   });
   after(async () => {
     await browser?.close();
