@@ -174,19 +174,47 @@ function parseJson(raw: Buffer | string | null): Parsed<unknown> {
 }
 
 /**
+ * The fields of a decision's compact outbox line (`d1`, then these, tab-separated; absent values empty):
+ * written by the decision script (decision_record in core/lua/_prelude.lua), turned into the snapshot's
+ * JSON by the relay, so Kafka carries the same snapshots either way.
+ */
+const DECISION_LINE_FIELDS = ['schema', 'reservation_id', 'event_id', 'category_id', 'category', 'user_id', 'qty', 'seq_arrival', 'created_at', 'status', 'reason', 'seq_decision', 'decided_at', 'version', 'expires_at', 'booking_id', 'draw_no', 'request_id'] as const;
+const DECISION_LINE_NUMBERS: ReadonlySet<string> = new Set(['schema', 'qty', 'seq_arrival', 'created_at', 'seq_decision', 'decided_at', 'version', 'expires_at', 'draw_no']);
+
+/** The snapshot a compact decision line stands for (see DECISION_LINE_FIELDS); updated_at is decided_at. */
+export function decisionLineSnapshot(line: string): Record<string, string | number> {
+  const values = line.split('\t');
+  const snapshot: Record<string, string | number> = {};
+  DECISION_LINE_FIELDS.forEach((name, i) => {
+    const value = values[i + 1];
+    if (value !== undefined && value !== '') snapshot[name] = DECISION_LINE_NUMBERS.has(name) ? Number(value) : value;
+  });
+  snapshot.type = `reservation.${String(snapshot.status)}`;
+  if (snapshot.decided_at !== undefined) snapshot.updated_at = snapshot.decided_at;
+  return snapshot;
+}
+
+/**
  * The records of one outbox stream entry (its field list as XREAD returns it): an entry carries one
- * record (`type`, `snapshot`), or a decision batch's snapshots (`type` "batch", `snapshots`: one JSON per
- * line, JSON never holding a raw newline). Each record's `type` and `request_id` are read from its JSON
- * (a top-level key: a string value cannot hold an unescaped `"key":"`).
+ * record (`type`, `snapshot`), or a decision batch's records (`type` "batch", `snapshots`: one per line,
+ * either a compact decision line, see decisionLineSnapshot, or a snapshot's JSON, which never holds a
+ * raw newline). Each record comes out as the JSON Kafka carries; its `type` and `request_id` are read
+ * from it (a top-level key: a string value cannot hold an unescaped `"key":"`).
  */
 export function outboxEntryRecords(fields: readonly string[]): { type: string; value: string; requestId: string | undefined }[] {
   const get = (name: string) => fields[fields.indexOf(name) + 1] ?? '';
   const values = fields.includes('snapshots') ? get('snapshots').split('\n') : [get('snapshot')];
-  return values.map((value) => ({
-    type: /"type":"([^"\\]*)"/.exec(value)?.[1] ?? get('type'),
-    value,
-    requestId: /"request_id":"([^"\\]*)"/.exec(value)?.[1],
-  }));
+  return values.map((value) => {
+    if (value.startsWith('d1\t')) {
+      const snapshot = decisionLineSnapshot(value);
+      return { type: snapshot.type as string, value: JSON.stringify(snapshot), requestId: snapshot.request_id as string | undefined };
+    }
+    return {
+      type: /"type":"([^"\\]*)"/.exec(value)?.[1] ?? get('type'),
+      value,
+      requestId: /"request_id":"([^"\\]*)"/.exec(value)?.[1],
+    };
+  });
 }
 
 /** Parses a Kafka message value as a reservation snapshot; never throws. */

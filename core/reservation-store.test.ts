@@ -227,6 +227,56 @@ describe('reservation scripts (real Redis)', () => {
     });
   });
 
+  describe('decideBatch: one call, its shared counters and its outbox records', () => {
+    it('decides in arrival order with users read once; each record (compact line or JSON) is the full snapshot', async () => {
+      const eventId = randomUUID();
+      const k = store.keys(eventId);
+      await store.initStock(eventId, 'c1', 3, 2);
+      await redis.set(k.lease, '1:s');
+      // user-a twice (the second within the cap), user-b over the cap on its third seat, a user id with a
+      // tab and one with a newline (their records fall back to JSON), then one left without a seat.
+      const rs = [
+        request(eventId, 'c1', 1, 'user-a'), request(eventId, 'c1', 1, 'user-a'), request(eventId, 'c1', 3, 'user-b'),
+        request(eventId, 'c1', 1, 'tab\tuser'), request(eventId, 'c1', 1, 'new\nline'), request(eventId, 'c1', 1, 'user-c'),
+      ];
+      for (const r of rs) await store.admit(r);
+      expect(await redis.hget(k.queuedByUser, 'user-a')).to.equal('2');
+      expect(await store.decideUpTo(eventId, 6, '1:s')).to.deep.equal({ kind: 'decided', decided: 6 });
+
+      const statuses = await Promise.all(rs.map(async (r) => { const x = (await store.read(r.reservationId))!; return [x.status, x.reason ?? null, x.seqDecision]; }));
+      expect(statuses).to.deep.equal([
+        ['reserved', null, 1], ['reserved', null, 2], ['rejected', 'limit_exceeded', 3],
+        ['reserved', null, 4], ['rejected', 'out_of_stock', 5], ['rejected', 'out_of_stock', 6],
+      ]);
+      expect(await redis.hgetall(k.users)).to.deep.equal({ 'user-a': '2', 'tab\tuser': '1' });
+      expect(await redis.hlen(k.queuedByUser)).to.equal(0);
+      expect((await store.readStock(eventId, ['c1'])).get('c1')).to.include({ available: 0, held: 3 });
+      expect(await redis.zcard(k.holds)).to.equal(3);
+
+      // One outbox entry for the call: compact lines, and JSON for the two users whose ids would break a line.
+      const entries = await redis.xrange(k.outbox, '-', '+');
+      const batch = entries.find(([, f]) => f.includes('snapshots'))!;
+      const lines = batch[1][batch[1].indexOf('snapshots') + 1]!.split('\n');
+      expect(lines.map((l) => (l.startsWith('d1\t') ? 'line' : l.startsWith('{') ? 'json' : l))).to.deep.equal(['line', 'line', 'line', 'json', 'json', 'line']);
+      const decisions = outboxEntryRecords(batch[1]);
+      const parsed = decisions.map((d) => parseOutboxRecord(d.value));
+      for (const p of parsed) expect(p.ok, JSON.stringify(p)).to.equal(true);
+      const snapshots = parsed.map((p) => (p.ok ? p.value.value : null)) as Record<string, unknown>[];
+      const keys = (x: Record<string, unknown>) => Object.keys(x).filter((key) => key !== 'expires_at' && key !== 'reason').sort();
+      for (const x of snapshots) expect(keys(x)).to.deep.equal(keys(snapshots[3]!));
+      expect(decisions.map((d) => d.type)).to.deep.equal(['reservation.reserved', 'reservation.reserved', 'reservation.rejected', 'reservation.reserved', 'reservation.rejected', 'reservation.rejected']);
+      const [first] = snapshots;
+      const stored = (await store.read(rs[0]!.reservationId))!;
+      expect(first).to.deep.equal({
+        schema: 1, type: 'reservation.reserved', reservation_id: rs[0]!.reservationId, event_id: eventId, category_id: 'c1', category: 'VIP',
+        user_id: 'user-a', qty: 1, seq_arrival: 1, created_at: first!.created_at, status: 'reserved', seq_decision: 1,
+        decided_at: first!.decided_at, updated_at: first!.decided_at, version: 2, expires_at: stored.expiresAtMs,
+      });
+      expect(snapshots[3]).to.include({ user_id: 'tab\tuser', status: 'reserved', seq_decision: 4, version: 2 });
+      expect(snapshots[2]).to.include({ user_id: 'user-b', status: 'rejected', reason: 'limit_exceeded' });
+    });
+  });
+
   describe('lottery: decideBatch and drawLottery', () => {
     it('decides nothing in the window, draws the window once with the seed, then decides draws first and later arrivals after', async () => {
       const eventId = randomUUID();

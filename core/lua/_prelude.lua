@@ -65,28 +65,84 @@ end
 local DECIDE_FIELDS = { 'status', 'reservation_id', 'event_id', 'category_id', 'category', 'user_id',
   'qty', 'seq_arrival', 'created_at', 'version', 'booking_id', 'draw_no', 'request_id' }
 
+-- A decision's outbox record. Usually a compact line (the relay makes the snapshot's JSON from it:
+-- decisionLineSnapshot in core/contracts.ts): `d1`, then tab-separated, absent values empty:
+--   schema reservation_id event_id category_id category user_id qty seq_arrival created_at status
+--   reason seq_decision decided_at version expires_at booking_id draw_no request_id
+-- (updated_at is decided_at). Concatenating strings the script already holds costs a fraction of a
+-- cjson.encode, and this script is the one serial step of a hot event. The snapshot's JSON is written
+-- instead when a value could break the line (a category name, user id or request id with a tab or a
+-- newline: they come from outside) or the reservation could not be read (internal_error).
+local function decision_record(ctx, f, status, reason, seq_s, version_s, expires_s)
+  local category, user_id, request_id = f[5], f[6], f[13]
+  local plain = ctx.plain_categories[category]
+  if plain == nil and category then
+    plain = not string.find(category, '[\t\n]')
+    ctx.plain_categories[category] = plain
+  end
+  if plain and reason ~= 'internal_error' and f[2] and f[3] and f[4] and f[8] and f[9]
+    and not string.find(user_id, '[\t\n]') and not (request_id and string.find(request_id, '[\t\n]')) then
+    return 'd1\t' .. ctx.schema .. '\t' .. f[2] .. '\t' .. f[3] .. '\t' .. f[4] .. '\t' .. category .. '\t' .. user_id ..
+      '\t' .. f[7] .. '\t' .. f[8] .. '\t' .. f[9] .. '\t' .. status .. '\t' .. (reason or '') .. '\t' .. seq_s ..
+      '\t' .. ctx.now_s .. '\t' .. version_s .. '\t' .. (expires_s or '') .. '\t' .. (f[11] or '') .. '\t' .. (f[12] or '') ..
+      '\t' .. (request_id or '')
+  end
+  return cjson.encode({ schema = tonumber(ctx.schema), type = 'reservation.' .. status,
+    reservation_id = f[2] or nil, event_id = f[3] or nil, category_id = f[4] or nil, category = category or nil, user_id = user_id or nil,
+    qty = tonumber(f[7] or ''), seq_arrival = tonumber(f[8] or ''), created_at = tonumber(f[9] or ''),
+    status = status, reason = reason, seq_decision = tonumber(seq_s), decided_at = ctx.now, updated_at = ctx.now,
+    version = tonumber(version_s), expires_at = tonumber(expires_s or ''), booking_id = f[11] or nil,
+    draw_no = tonumber(f[12] or ''), request_id = request_id or nil })
+end
+
+-- The context of one call's decisions; `settings` gives now, hold_ttl_ms, retention_ms, schema, channel,
+-- max_per_user, closed (the sale is closed) and the keys outbox, holds, users, queued. A call reads
+-- once what its decisions share (load_users, and each category's `available` on first use), keeps it
+-- current in Lua as it decides, and writes the shared counters once at the end (finish_decisions).
+local function new_decisions(settings)
+  settings.now_s = tostring(settings.now)
+  settings.avail, settings.taken, settings.categories = {}, {}, {}
+  settings.seats, settings.queued_n, settings.user_list, settings.seated = {}, {}, {}, {}
+  settings.holds_args, settings.records, settings.announce, settings.plain_categories = {}, {}, {}, {}
+  return settings
+end
+
+-- Reads the seats and the queued count of every user in `users` (a list, repeats allowed): two HMGETs
+-- per thousand users instead of two commands per decision.
+local function load_users(ctx, users)
+  local list, seen = ctx.user_list, {}
+  for i = 1, #users do
+    local u = users[i]
+    if not seen[u] then seen[u] = true; list[#list + 1] = u end
+  end
+  for i = 1, #list, 1000 do
+    local j = math.min(i + 999, #list)
+    local seats = redis.call('HMGET', ctx.users, unpack(list, i, j))
+    local queued = redis.call('HMGET', ctx.queued, unpack(list, i, j))
+    for k = i, j do
+      ctx.seats[list[k]] = tonumber(seats[k - i + 1] or '0')
+      ctx.queued_n[list[k]] = tonumber(queued[k - i + 1] or '0') or 0
+    end
+  end
+end
+
 -- Decides one reservation whose fields `f` (read with DECIDE_FIELDS, status `queued`) the caller has,
--- as the `seq_decision`-th decision. `ctx` (from new_decisions) holds what a call reads once:
--- ctx.now, ctx.hold_ttl_ms, ctx.retention_ms, ctx.schema, ctx.channel, ctx.max_per_user, ctx.closed
--- (the sale is closed), ctx.avail (category key -> seats available, read once per call and kept
--- current), and the keys ctx.outbox, ctx.holds, ctx.users, ctx.queued; and what the call does once at
--- its end (finish_decisions): the snapshots (one outbox entry), the announcements of the changes (one
--- PUBLISH) and the users whose queued count reached 0 (one HDEL). The caller moves the decided, depth and pending counters (once per call).
--- The rules, in order: a reservation or stock that cannot be read (no stock hash, no max_per_user, a
--- field that is not a number) -> rejected internal_error; sale closed -> rejected sales_closed; the
--- user's seats plus qty above max_per_user -> rejected limit_exceeded; `qty` seats available ->
--- reserved (a hold until now + hold_ttl_ms); else rejected out_of_stock.
--- Everything is read and checked before the first write, because Redis does not undo a script's
--- writes when it fails halfway. One HSET writes the decision; its snapshot goes to the outbox with the
--- call's others (finish_decisions).
+-- as the `seq_decision`-th decision, in the context `ctx` (new_decisions; its user loaded with
+-- load_users). The rules, in order: a reservation or stock that cannot be read (no stock hash, no
+-- max_per_user, a field that is not a number, a user not loaded) -> rejected internal_error; sale
+-- closed -> rejected sales_closed; the user's seats plus qty above max_per_user -> rejected
+-- limit_exceeded; `qty` seats available -> reserved (a hold until now + hold_ttl_ms); else rejected
+-- out_of_stock. Everything a decision needs is read before its first write, because Redis does not
+-- undo a script's writes when it fails halfway. One HSET writes the decision; the seats, holds, user
+-- counts, outbox record and announcement go out with the call's others (finish_decisions).
 local function decide_one(res_key, cat_key, f, seq_decision, ctx)
-  local res_id, user_id, qty = f[2], f[6], tonumber(f[7] or '')
+  local user_id, qty = f[6], tonumber(f[7] or '')
   local available = ctx.avail[cat_key]
   if available == nil then
     available = tonumber(redis.call('HGET', cat_key, 'available') or '') or false
     ctx.avail[cat_key] = available
   end
-  local user_seats = user_id and tonumber(redis.call('HGET', ctx.users, user_id) or '0')
+  local user_seats = user_id and ctx.seats[user_id]
 
   local status, reason = 'rejected', nil
   if not qty or not user_id or not available or not user_seats or ctx.max_per_user == 0 then
@@ -101,57 +157,67 @@ local function decide_one(res_key, cat_key, f, seq_decision, ctx)
     reason = 'out_of_stock'
   end
 
-  local now = ctx.now
-  local version = (tonumber(f[10] or '0') or 0) + 1
-  local snap = { reservation_id = res_id, event_id = f[3], category_id = f[4], category = f[5], user_id = user_id,
-    qty = qty, seq_arrival = tonumber(f[8] or ''), created_at = tonumber(f[9] or ''),
-    status = status, seq_decision = seq_decision, decided_at = now, updated_at = now, version = version }
-  if f[11] then snap.booking_id = f[11] end
-  if f[12] then snap.draw_no = tonumber(f[12]) end
-  if f[13] then snap.request_id = f[13] end
-  if user_id and redis.call('HINCRBY', ctx.queued, user_id, -1) <= 0 then ctx.drained[#ctx.drained + 1] = user_id end
-  local event_type = 'reservation.rejected'
+  local now_s = ctx.now_s
+  local seq_s = tostring(seq_decision)
+  local version_s = tostring((tonumber(f[10] or '0') or 0) + 1)
+  local expires_s = nil
+  if user_id and ctx.queued_n[user_id] then ctx.queued_n[user_id] = ctx.queued_n[user_id] - 1 end
   if status == 'reserved' then
     ctx.avail[cat_key] = available - qty
-    redis.call('HINCRBY', cat_key, 'available', -qty)
-    redis.call('HINCRBY', cat_key, 'held', qty)
-    redis.call('HINCRBY', ctx.users, user_id, qty)
-    local expires_at = now + ctx.hold_ttl_ms
-    redis.call('ZADD', ctx.holds, expires_at, res_id)
-    redis.call('HSET', res_key, 'status', 'reserved', 'expires_at', expires_at, 'seq_decision', seq_decision,
-      'decided_at', now, 'updated_at', now, 'version', version)
-    snap.expires_at, event_type = expires_at, 'reservation.reserved'
+    if not ctx.taken[cat_key] then ctx.taken[cat_key] = 0; ctx.categories[#ctx.categories + 1] = cat_key end
+    ctx.taken[cat_key] = ctx.taken[cat_key] + qty
+    ctx.seats[user_id] = user_seats + qty
+    ctx.seated[#ctx.seated + 1] = user_id
+    local expires_at = ctx.now + ctx.hold_ttl_ms
+    expires_s = tostring(expires_at)
+    ctx.holds_args[#ctx.holds_args + 1] = expires_s
+    ctx.holds_args[#ctx.holds_args + 1] = f[2]
+    redis.call('HSET', res_key, 'status', 'reserved', 'expires_at', expires_s, 'seq_decision', seq_s,
+      'decided_at', now_s, 'updated_at', now_s, 'version', version_s)
     -- Readable `retention_ms` after the hold's end.
     redis.call('PEXPIREAT', res_key, expires_at + ctx.retention_ms)
   else
     -- A rejection keeps the expiry set at admission (`retention_ms` after it): readable as long as the
     -- request's idempotency key, and one command fewer per decision.
-    redis.call('HSET', res_key, 'status', 'rejected', 'reason', reason, 'seq_decision', seq_decision,
-      'decided_at', now, 'updated_at', now, 'version', version)
-    snap.reason = reason
+    redis.call('HSET', res_key, 'status', 'rejected', 'reason', reason, 'seq_decision', seq_s,
+      'decided_at', now_s, 'updated_at', now_s, 'version', version_s)
   end
-  snap.schema, snap.type = tonumber(ctx.schema), event_type
-  ctx.snapshots[#ctx.snapshots + 1] = cjson.encode(snap)
-  ctx.announce[#ctx.announce + 1] = res_id .. ' ' .. status
+  ctx.records[#ctx.records + 1] = decision_record(ctx, f, status, reason, seq_s, version_s, expires_s)
+  ctx.announce[#ctx.announce + 1] = f[2] .. ' ' .. status
 end
 
--- The context of one call's decisions (see decide_one); `settings` gives now, hold_ttl_ms,
--- retention_ms, schema, channel, max_per_user, closed and the keys.
-local function new_decisions(settings)
-  settings.avail, settings.announce, settings.drained, settings.snapshots = {}, {}, {}, {}
-  return settings
+-- Runs `command` on `key` with `args` in chunks of at most 1000 arguments (Lua's unpack limit) of
+-- `step`-sized groups.
+local function call_chunked(command, key, args, step)
+  local per = 1000 - 1000 % step
+  for i = 1, #args, per do redis.call(command, key, unpack(args, i, math.min(i + per - 1, #args))) end
 end
 
--- What a call's decisions do once at the end: one outbox entry carrying every snapshot (field
--- `snapshots`, one JSON per line; the relay publishes a Kafka message per line), one announcement of
--- every change on the event's channel (lines `<reservation id> <status>`), and one HDEL of the users
--- with nothing queued any more.
+-- What a call's decisions write once at the end: each category's seats taken (available, held), the
+-- new holds' due times, the users' seats and queued counts (a user with nothing queued any more is
+-- removed), one outbox entry carrying every decision's record (field `snapshots`, one per line; the
+-- relay publishes a Kafka message per line), and one announcement of every change on the event's
+-- channel (lines `<reservation id> <status>`).
 local function finish_decisions(ctx)
-  if #ctx.snapshots > 0 then
-    redis.call('XADD', ctx.outbox, '*', 'type', 'batch', 'snapshots', table.concat(ctx.snapshots, '\n'))
+  for _, cat_key in ipairs(ctx.categories) do
+    redis.call('HINCRBY', cat_key, 'available', -ctx.taken[cat_key])
+    redis.call('HINCRBY', cat_key, 'held', ctx.taken[cat_key])
+  end
+  call_chunked('ZADD', ctx.holds, ctx.holds_args, 2)
+  local seats, seen = {}, {}
+  for _, u in ipairs(ctx.seated) do
+    if not seen[u] then seen[u] = true; seats[#seats + 1] = u; seats[#seats + 1] = ctx.seats[u] end
+  end
+  call_chunked('HSET', ctx.users, seats, 2)
+  local queued, drained = {}, {}
+  for _, u in ipairs(ctx.user_list) do
+    local n = ctx.queued_n[u]
+    if n > 0 then queued[#queued + 1] = u; queued[#queued + 1] = n else drained[#drained + 1] = u end
+  end
+  call_chunked('HSET', ctx.queued, queued, 2)
+  call_chunked('HDEL', ctx.queued, drained, 1)
+  if #ctx.records > 0 then
+    redis.call('XADD', ctx.outbox, '*', 'type', 'batch', 'snapshots', table.concat(ctx.records, '\n'))
   end
   if #ctx.announce > 0 and ctx.channel ~= '' then redis.call('PUBLISH', ctx.channel, table.concat(ctx.announce, '\n')) end
-  for i = 1, #ctx.drained, 1000 do
-    redis.call('HDEL', ctx.queued, unpack(ctx.drained, i, math.min(i + 999, #ctx.drained)))
-  end
 end

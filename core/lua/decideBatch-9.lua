@@ -45,22 +45,30 @@ local ctx = new_decisions({
   outbox = KEYS[3], holds = KEYS[4], users = KEYS[6], queued = KEYS[7],
 })
 
--- The lowest arrival numbers first; they leave the pending set together at the end (by rank).
+-- The lowest arrival numbers first; they leave the pending set together at the end (by rank). Every
+-- reservation is read first, then its users (load_users), then each is decided in order.
 local ids = redis.call('ZRANGEBYSCORE', KEYS[8], '-inf', max_seq, 'LIMIT', 0, limit)
 local seq_decision = tonumber(redis.call('GET', KEYS[1]) or '0')
-local decided, gone = 0, 0
+local queued, users, gone = {}, {}, 0
 for _, res_id in ipairs(ids) do
   local res_key = base .. ':res:' .. res_id
   local f = redis.call('HMGET', res_key, unpack(DECIDE_FIELDS))
   if f[1] == 'queued' then
-    seq_decision = seq_decision + 1
-    decide_one(res_key, base .. ':cat:' .. f[4], f, seq_decision, ctx)
-    decided = decided + 1
+    queued[#queued + 1] = res_key
+    queued[#queued + 1] = f
+    if f[6] then users[#users + 1] = f[6] end
   elseif not f[1] then
     -- Its hash outlived by the pending entry: it was counted in the depth.
     gone = gone + 1
   end
 end
+load_users(ctx, users)
+for i = 1, #queued, 2 do
+  local f = queued[i + 1]
+  seq_decision = seq_decision + 1
+  decide_one(queued[i], base .. ':cat:' .. (f[4] or ''), f, seq_decision, ctx)
+end
+local decided = #queued / 2
 if #ids > 0 then redis.call('ZREMRANGEBYRANK', KEYS[8], 0, #ids - 1) end
 finish_decisions(ctx)
 if decided > 0 then redis.call('SET', KEYS[1], seq_decision) end

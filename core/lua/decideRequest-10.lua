@@ -44,6 +44,7 @@ local ctx = new_decisions({
   closed = sale_state(KEYS[7], now) == 'closed',
   outbox = KEYS[5], holds = KEYS[6], users = KEYS[8], queued = KEYS[9],
 })
+load_users(ctx, { f[6] })
 decide_one(KEYS[1], KEYS[2], f, seq_decision, ctx)
 finish_decisions(ctx)
 return answer(1)
