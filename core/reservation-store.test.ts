@@ -241,7 +241,7 @@ describe('reservation scripts (real Redis)', () => {
       ];
       for (const r of rs) await store.admit(r);
       expect(await redis.hget(k.queuedByUser, 'user-a')).to.equal('2');
-      expect(await store.decideUpTo(eventId, 6, '1:s')).to.deep.equal({ kind: 'decided', decided: 6 });
+      expect(await store.decideUpTo(eventId, 6, '1:s')).to.deep.equal({ kind: 'decided', decided: 6, through: 6 });
 
       const statuses = await Promise.all(rs.map(async (r) => { const x = (await store.read(r.reservationId))!; return [x.status, x.reason ?? null, x.seqDecision]; }));
       expect(statuses).to.deep.equal([
@@ -261,7 +261,7 @@ describe('reservation scripts (real Redis)', () => {
       const decisions = outboxEntryRecords(batch[1]);
       const parsed = decisions.map((d) => parseOutboxRecord(d.value));
       for (const p of parsed) expect(p.ok, JSON.stringify(p)).to.equal(true);
-      const snapshots = parsed.map((p) => (p.ok ? p.value.value : null)) as Record<string, unknown>[];
+      const snapshots = parsed.map((p) => (p.ok ? p.value.value : null)) as unknown as Record<string, unknown>[];
       const keys = (x: Record<string, unknown>) => Object.keys(x).filter((key) => key !== 'expires_at' && key !== 'reason').sort();
       for (const x of snapshots) expect(keys(x)).to.deep.equal(keys(snapshots[3]!));
       expect(decisions.map((d) => d.type)).to.deep.equal(['reservation.reserved', 'reservation.reserved', 'reservation.rejected', 'reservation.reserved', 'reservation.rejected', 'reservation.rejected']);
@@ -309,7 +309,7 @@ describe('reservation scripts (real Redis)', () => {
       const positions = await Promise.all(inWindow.map(async (r) => (await store.read(r.reservationId))!.position));
       expect(positions).to.deep.equal([...draw].map((d) => d - 1));
 
-      expect(await store.decideUpTo(eventId, 8, lease)).to.deep.equal({ kind: 'decided', decided: 8 });
+      expect(await store.decideUpTo(eventId, 8, lease)).to.deep.equal({ kind: 'decided', decided: 8, through: 0 });
       const decided = await Promise.all(inWindow.map((r) => store.read(r.reservationId)));
       expect(decided.map((r) => r!.seqDecision)).to.deep.equal([...draw]);
       expect(decided.map((r) => r!.status)).to.deep.equal([...draw].map((d) => (d <= 3 ? 'reserved' : 'rejected')));
@@ -327,7 +327,7 @@ describe('reservation scripts (real Redis)', () => {
       await redis.set(store.keys(eventId).lease, '1:s');
       const r = request(eventId, 'c1');
       expect(await store.admit(r)).to.include({ kind: 'admitted', position: 0 });
-      expect(await store.decideUpTo(eventId, 1, '1:s')).to.deep.equal({ kind: 'decided', decided: 1 });
+      expect(await store.decideUpTo(eventId, 1, '1:s')).to.deep.equal({ kind: 'decided', decided: 1, through: 0 });
       expect(await store.lotteryDraw(eventId)).to.deep.equal({ isDrawn: true, drawnCount: 0 });
     });
   });

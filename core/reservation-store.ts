@@ -75,7 +75,12 @@ export type DecideResult =
 
 export type BatchResult =
   /** `fenced`: the caller no longer holds the event's lease (what it decided before losing it counts) */
-  | { readonly kind: 'decided' | 'fenced'; readonly decided: number }
+  | { readonly kind: 'fenced'; readonly decided: number }
+  /**
+   * `through`: the highest arrival number decided; every request admitted up to it is decided (0 when
+   * not known: a lottery event, whose order is its draw, or nothing decided)
+   */
+  | { readonly kind: 'decided'; readonly decided: number; readonly through: number }
   /** a lottery window is open: nothing can be decided for `waitMs` */
   | { readonly kind: 'lottery_window'; readonly decided: number; readonly waitMs: number };
 
@@ -267,13 +272,15 @@ export class ReservationStore {
   }
 
   /**
-   * Decides the event's pending requests in arrival order up to arrival number `maxSeq`, at most
-   * `limit` per script call, calling again while some remain. Fenced by `leaseValue`: if the event's
-   * lease is no longer that value, nothing is decided and the result is `fenced`.
+   * Decides the event's pending requests in arrival order until every one up to arrival number `maxSeq`
+   * is decided: each script call decides the `limit` lowest (past `maxSeq` when the queue is deeper),
+   * and it calls again while some up to `maxSeq` remain. Fenced by `leaseValue`: if the event's lease
+   * is no longer that value, nothing is decided and the result is `fenced`.
    */
-  async decideUpTo(eventId: string, maxSeq: number, leaseValue: string, limit = 500): Promise<BatchResult> {
+  async decideUpTo(eventId: string, maxSeq: number, leaseValue: string, limit = 1_000): Promise<BatchResult> {
     const k = this.keys(eventId);
     let decided = 0;
+    let through = 0;
     for (;;) {
       const reply = (await this.#scripts.run(
         'decideBatch',
@@ -288,7 +295,8 @@ export class ReservationStore {
       }
       if (reply[0] !== 1) throw new Error(`decideBatch returned unknown code ${String(reply[0])}`);
       decided += reply[1]!;
-      if (reply[2] === 0) return { kind: 'decided', decided };
+      through = Math.max(through, reply[3] ?? 0);
+      if (reply[2] === 0) return { kind: 'decided', decided, through };
     }
   }
 

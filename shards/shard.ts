@@ -116,6 +116,7 @@ export async function startShard(config: Config, logger: Logger): Promise<Shard>
   const sweeper = new StrandedSweeper(store, queueHasJobs, { intervalMs: config.sweepIntervalMs, graceMs: config.sweepGraceMs }, log);
 
   const decide = decideJob(store, {
+    decisionsPerCall: config.decisionsPerCall,
     leaseOf: (eventId) => ownership?.leaseOf(eventId),
     fenced: (eventId) => {
       metrics.fenced.inc();

@@ -1,8 +1,10 @@
--- Decides an event's admitted requests in arrival order: every pending request whose arrival number
--- is at most `max_seq` (the highest of the job's batch), lowest first, up to `limit` of them per call,
--- each by the rules of `decide_one` (in the prelude). Requests of other gateways' batches that arrived
--- earlier are decided here too, before this batch's (their own jobs then find them decided and change
--- nothing), so batching never decides a later arrival before an earlier admitted one.
+-- Decides an event's admitted requests in arrival order: the `limit` pending requests with the lowest
+-- arrival numbers, each by the rules of `decide_one` (in the prelude). The caller needs every request
+-- up to `max_seq` (the highest of its job's batch) decided and calls again while `more` says some are
+-- left; a call also goes past `max_seq` when the queue is deeper (lowest first, so always in arrival
+-- order), and the jobs of those later requests then find them decided (`through`) and need no call.
+-- Requests of other gateways' batches that arrived earlier are decided before this batch's, so batching
+-- never decides a later arrival before an earlier admitted one.
 --
 -- Fenced: nothing happens unless the event's lease still holds the caller's value (`<token>:<shard>`);
 -- a shard that lost its lease (paused, partitioned, slow) cannot take seats.
@@ -22,7 +24,9 @@
 -- Returns {-1}                 fenced: the lease is not the caller's (nothing changed)
 --         {-2, wait_ms}        a lottery window is open: nothing is decided for wait_ms
 --         {-3}                 the lottery window closed and its requests are not drawn yet (drawLottery)
---         {1, decided, more}   decided `decided` requests; more = 1 if requests up to max_seq remain
+--         {1, decided, more, through}  decided `decided` requests; more = 1 if requests up to max_seq
+--                              remain; through = the highest arrival number decided (every admitted
+--                              request up to it is decided), 0 for a lottery event (scores are draws)
 local lease_value, max_seq, limit, base = ARGV[1], ARGV[2], tonumber(ARGV[3]), ARGV[4]
 if redis.call('GET', KEYS[9]) ~= lease_value then return { -1 } end
 
@@ -47,7 +51,7 @@ local ctx = new_decisions({
 
 -- The lowest arrival numbers first; they leave the pending set together at the end (by rank). Every
 -- reservation is read first, then its users (load_users), then each is decided in order.
-local ids = redis.call('ZRANGEBYSCORE', KEYS[8], '-inf', max_seq, 'LIMIT', 0, limit)
+local ids = redis.call('ZRANGEBYSCORE', KEYS[8], '-inf', '+inf', 'LIMIT', 0, limit)
 local seq_decision = tonumber(redis.call('GET', KEYS[1]) or '0')
 local queued, users, gone = {}, {}, 0
 for _, res_id in ipairs(ids) do
@@ -69,8 +73,14 @@ for i = 1, #queued, 2 do
   decide_one(queued[i], base .. ':cat:' .. (f[4] or ''), f, seq_decision, ctx)
 end
 local decided = #queued / 2
-if #ids > 0 then redis.call('ZREMRANGEBYRANK', KEYS[8], 0, #ids - 1) end
+local through = 0
+if #ids > 0 then
+  if not lot[1] then through = redis.call('ZSCORE', KEYS[8], ids[#ids]) end
+  redis.call('ZREMRANGEBYRANK', KEYS[8], 0, #ids - 1)
+end
 finish_decisions(ctx)
 if decided > 0 then redis.call('SET', KEYS[1], seq_decision) end
 if decided + gone > 0 and redis.call('DECRBY', KEYS[2], decided + gone) < 0 then redis.call('SET', KEYS[2], 0) end
-return { 1, decided, #ids == limit and 1 or 0 }
+local more = 0
+if #ids == limit and redis.call('ZCOUNT', KEYS[8], '-inf', max_seq) > 0 then more = 1 end
+return { 1, decided, more, tonumber(through) }

@@ -71,12 +71,27 @@ describe('decideJob', () => {
     for (const r of records) expect(parseSnapshot(r.value), r.value).to.include({ ok: true });
   });
 
-  it('decides nothing past the batch: a later arrival not in any job yet stays queued', async () => {
+  it('decides a deep queue decisionsPerCall at a time, past the batch; a job whose batch is decided needs no script call', async () => {
     const eventId = randomUUID();
     leases.set(eventId, await takeLease(eventId));
-    const [first, second] = await admit(eventId, 2, 5);
-    expect(await processJob(job({ event_id: eventId, requests: [{ reservation_id: first!.id, seq_arrival: first!.seq }] }))).to.deep.equal({ status: 'decided', decided: 1 });
-    expect(await store.read(second!.id)).to.include({ status: 'queued' });
+    const process4 = decideJob(store, { decisionsPerCall: 4, leaseOf: (e) => leases.get(e), fenced: (e) => fenced.push(e) }, testLogger());
+    const rs = await admit(eventId, 10, 5);
+    const batch = (from: number, to: number) => job({ event_id: eventId, requests: rs.slice(from, to).map((r) => ({ reservation_id: r.id, seq_arrival: r.seq })) });
+    const statuses = async () => Promise.all(rs.map(async (r) => (await store.read(r.id))!.status));
+
+    // Arrivals 1-2: one call decides the four lowest, past the batch.
+    expect(await process4(batch(0, 2))).to.deep.equal({ status: 'decided', decided: 4 });
+    expect(await statuses()).to.deep.equal([...Array(4).fill('reserved'), ...Array(6).fill('queued')]);
+    // Arrivals 3-5: 5 is not decided yet, so a call decides the next four (5-8).
+    expect(await process4(batch(2, 5))).to.deep.equal({ status: 'decided', decided: 4 });
+    // Arrivals 6-8 are decided: no call (a call would have decided 9 and 10, the lowest left).
+    expect(await process4(batch(5, 8))).to.deep.equal({ status: 'decided', decided: 0 });
+    expect((await statuses()).slice(8)).to.deep.equal(['queued', 'queued']);
+    expect(await process4(batch(8, 10))).to.deep.equal({ status: 'decided', decided: 2 });
+    const decided = await Promise.all(rs.map(async (r) => (await store.read(r.id))!));
+    expect(decided.map((r) => r.seqDecision), 'in arrival order').to.deep.equal([1, 2, 3, 4, 5, 6, 7, 8, 9, 10]);
+    expect(decided.map((r) => r.status)).to.deep.equal([...Array(5).fill('reserved'), ...Array(5).fill('rejected')]);
+    expect(await redis.get(store.keys(eventId).depth)).to.equal('0');
   });
 
   it('a malformed job that names requests rejects them internal_error instead of leaving them queued', async () => {

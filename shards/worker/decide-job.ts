@@ -11,6 +11,8 @@ export interface JobOutcome {
 }
 
 export interface DecideJobDeps {
+  /** most requests one decision script call decides (DECISIONS_PER_CALL) */
+  decisionsPerCall?: number;
   /** this shard's lease value for the event, if it holds one */
   leaseOf(eventId: string): string | undefined;
   /** called when the decision script refuses the lease (or the shard holds none) */
@@ -19,7 +21,11 @@ export interface DecideJobDeps {
 
 /**
  * The Worker's processor, kept thin: parse the batch, then decide the event's pending requests in
- * arrival order up to the batch's highest arrival number (decideBatch), fenced by this shard's lease.
+ * arrival order at least up to the batch's highest arrival number (decideBatch), fenced by this shard's
+ * lease. A call decides up to `decisionsPerCall` requests, past the batch when the queue is deeper; the
+ * highest arrival number decided so far is kept per event, and a job whose batch is all at or below it
+ * completes without a call (its requests are decided: every arrival up to it is). That is how a deep
+ * queue of small jobs (one per gateway flush) is decided a thousand at a time.
  *
  * - Fenced (the lease is gone or someone else's): nothing was decided; the job goes back to `wait`
  *   (moveToWait + WaitingError: neither completed nor failed, no attempt used) for the owner, and the
@@ -32,6 +38,8 @@ export interface DecideJobDeps {
  *   waits forever.
  */
 export function decideJob(store: ReservationStore, deps: DecideJobDeps, logger: Logger) {
+  /** per event, the highest arrival number this shard has seen decided (a lower bound, never stale) */
+  const decidedThrough = new Map<string, number>();
   return async (job: Job, token?: string): Promise<JobOutcome> => {
     const parsed = parseReserveJob(job.data);
     if (!parsed.ok) {
@@ -46,8 +54,9 @@ export function decideJob(store: ReservationStore, deps: DecideJobDeps, logger: 
     }
     const { event_id: eventId, requests } = parsed.value;
     const maxSeq = Math.max(...requests.map((r) => r.seq_arrival));
+    if (maxSeq <= (decidedThrough.get(eventId) ?? 0)) return { status: 'decided', decided: 0 };
     const lease = deps.leaseOf(eventId);
-    const result = lease === undefined ? { kind: 'fenced' as const, decided: 0 } : await store.decideUpTo(eventId, maxSeq, lease);
+    const result = lease === undefined ? { kind: 'fenced' as const, decided: 0 } : await store.decideUpTo(eventId, maxSeq, lease, deps.decisionsPerCall);
     if (result.kind === 'lottery_window') {
       // A lottery's window is open: the job waits (delayed, no attempt used) until it closes; the
       // first job run after that draws the window's order, then decides.
@@ -60,6 +69,7 @@ export function decideJob(store: ReservationStore, deps: DecideJobDeps, logger: 
       await job.moveToWait(token);
       throw new WaitingError();
     }
+    if (result.through > (decidedThrough.get(eventId) ?? 0)) decidedThrough.set(eventId, result.through);
     return { status: 'decided', decided: result.decided };
   };
 }

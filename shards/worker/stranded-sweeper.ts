@@ -5,8 +5,8 @@ import { runEvery } from '../periodic.ts';
 /**
  * Finds requests that were admitted (counted in the depth, `queued`) but whose job never reached the
  * queue: a gateway that died between the admission script and `Queue.add`. Such a request is decided
- * in turn if any later request of its event is queued (a job decides every pending request up to its
- * batch's highest arrival number); it is stranded only if none follows. So every `intervalMs`, for each
+ * in turn if any later request of its event is queued (a job decides every pending request at least up
+ * to its batch's highest arrival number); it is stranded only if none follows. So every `intervalMs`, for each
  * owned event whose queue holds no job at all (none waiting, active, delayed or paused), the pending
  * requests admitted more than `graceMs` ago (far longer than the milliseconds between admission and
  * enqueue) have no job, and each is released: rejected `internal_error`, its place in the depth freed.
