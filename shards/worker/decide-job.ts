@@ -54,8 +54,10 @@ export function decideJob(store: ReservationStore, deps: DecideJobDeps, logger: 
     }
     const { event_id: eventId, requests } = parsed.value;
     const maxSeq = Math.max(...requests.map((r) => r.seq_arrival));
-    if (maxSeq <= (decidedThrough.get(eventId) ?? 0)) return { status: 'decided', decided: 0 };
     const lease = deps.leaseOf(eventId);
+    // Already decided (see above): nothing to do, unless this shard knows it no longer owns the event
+    // (then the job goes back like any fenced one).
+    if (lease !== undefined && maxSeq <= (decidedThrough.get(eventId) ?? 0)) return { status: 'decided', decided: 0 };
     const result = lease === undefined ? { kind: 'fenced' as const, decided: 0 } : await store.decideUpTo(eventId, maxSeq, lease, deps.decisionsPerCall);
     if (result.kind === 'lottery_window') {
       // A lottery's window is open: the job waits (delayed, no attempt used) until it closes; the
