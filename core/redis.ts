@@ -11,6 +11,7 @@ export function createRedis(url: string, logger: Logger, options: RedisOptions =
 
 export type ScriptName =
   | 'admitRequest'
+  | 'admitBatch'
   | 'decideRequest'
   | 'decideBatch'
   | 'drawLottery'

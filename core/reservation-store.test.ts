@@ -146,6 +146,51 @@ describe('reservation scripts (real Redis)', () => {
     });
   });
 
+  describe('admitBatch', () => {
+    it('gives each request of a batch what the same admits one by one give, in order, with the same outbox', async () => {
+      // max depth 4 and 2 queued per user, so one sequence meets every outcome of the admission script.
+      const limited = new ReservationStore(redis, { keyPrefix: config.keyPrefix, holdTtlMs: 60_000, retentionMs: 3_600_000, defaultMaxDepth: 4, maxQueuedPerUser: 2 });
+      const plan: { user: string; category: string; qty: number; again?: number }[] = [
+        { user: 'u1', category: 'c1', qty: 1 }, // admitted
+        { user: 'u1', category: 'c1', qty: 1 }, // admitted
+        { user: 'u1', category: 'c1', qty: 1 }, // u1 has 2 queued: too_many_queued
+        { user: 'u2', category: 'c1', qty: 5 }, // 3 seats left: out_of_stock
+        { user: 'u2', category: 'c1', qty: 1, again: 0 }, // the first request's id again: duplicate
+        { user: 'u2', category: 'missing', qty: 1 }, // no stock in Redis: category_not_ready
+        { user: 'u2', category: 'c1', qty: 1 }, // admitted (depth 3)
+        { user: 'u3', category: 'c1', qty: 1 }, // admitted (depth 4)
+        { user: 'u3', category: 'c1', qty: 1 }, // queue_full
+      ];
+      const ids = plan.map(() => randomUUID());
+      const requestsOf = (eventId: string): AdmitRequest[] => plan.map((p, i) => ({
+        reservationId: newReservationId(eventId, ids[p.again ?? i]!), userId: p.user, eventId, categoryId: p.category, categoryName: p.category, qty: p.qty,
+      }));
+      const one = randomUUID();
+      const batch = randomUUID();
+      for (const eventId of [one, batch]) await limited.initStock(eventId, 'c1', 3, 4);
+      const oneByOne = [];
+      for (const r of requestsOf(one)) oneByOne.push(await limited.admit(r));
+      const together = await limited.admitBatch(batch, requestsOf(batch));
+
+      const comparable = (results: Awaited<ReturnType<typeof limited.admit>>[]) => results.map((r) => ({ ...r, createdAtMs: undefined }));
+      expect(comparable(together)).to.deep.equal(comparable(oneByOne));
+      expect(together.map((r) => r.kind)).to.deep.equal([
+        'admitted', 'admitted', 'too_many_queued', 'out_of_stock', 'duplicate', 'category_not_ready', 'admitted', 'admitted', 'queue_full',
+      ]);
+      const records = async (eventId: string) => (await outbox(eventId)).map(({ type, snapshot }) =>
+        ({ type, seq: snapshot.seq_arrival, reason: snapshot.reason, user: snapshot.user_id, id: String(snapshot.reservation_id).split('.')[1] }));
+      expect(await records(batch)).to.deep.equal(await records(one));
+      expect(await redis.get(limited.keys(batch).depth)).to.equal('4');
+    });
+
+    it('refuses requests of another event than the batch names', async () => {
+      const eventId = randomUUID();
+      let error: unknown;
+      await store.admitBatch(eventId, [request(randomUUID(), 'c1')]).catch((err: unknown) => { error = err; });
+      expect(String(error)).to.contain('is not of event');
+    });
+  });
+
   describe('decideRequest', () => {
     it('holds seats when enough are available (code 1, reserved)', async () => {
       const eventId = randomUUID();

@@ -232,28 +232,30 @@ export class ReservationStore {
         request.requestId ?? '',
       ],
     )) as number[];
-    const [code, a, b, c] = reply;
-    switch (code) {
-      case 1:
-      case 2:
-        return { kind: code === 1 ? 'admitted' : 'duplicate', seqArrival: a!, position: b! < 0 ? null : b!, createdAtMs: c! };
-      case 3:
-        return { kind: 'category_not_ready' };
-      case 4:
-        return { kind: 'sales_not_open', retryAfterS: a! };
-      case 5:
-        return { kind: 'sales_paused' };
-      case 6:
-        return { kind: 'sales_closed' };
-      case 7:
-        return { kind: 'out_of_stock', seqArrival: a! };
-      case 8:
-        return { kind: 'queue_full', seqArrival: a!, retryAfterS: b! };
-      case 9:
-        return { kind: 'too_many_queued', seqArrival: a! };
-      default:
-        throw new Error(`admitRequest returned unknown code ${String(code)}`);
+    return admitResult(reply);
+  }
+
+  /**
+   * Admits several requests of one event in one script call, in the order given, exactly as that many
+   * `admit` calls in a row would; one result per request, in the same order.
+   */
+  async admitBatch(eventId: string, requests: readonly AdmitRequest[]): Promise<AdmitResult[]> {
+    if (requests.length === 0) return [];
+    const k = this.keys(eventId);
+    const args: (string | number)[] = [
+      k.base,
+      eventId,
+      this.#settings.retentionMs,
+      SNAPSHOT_SCHEMA_VERSION,
+      this.#settings.defaultMaxDepth ?? DEFAULT_MAX_DEPTH,
+      this.#settings.maxQueuedPerUser ?? 0,
+    ];
+    for (const r of requests) {
+      if (r.eventId !== eventId) throw new Error(`admitBatch: request ${r.reservationId} is not of event ${eventId}`);
+      args.push(r.reservationId, r.userId, r.categoryId, r.categoryName, r.qty, r.requestId ?? '');
     }
+    const replies = (await this.#scripts.run('admitBatch', [k.seq, k.admitted, k.decided, k.depth, k.outbox, k.meta, k.queuedByUser, k.pending], args)) as unknown as number[][];
+    return replies.map(admitResult);
   }
 
   /**
@@ -402,5 +404,31 @@ export class ReservationStore {
       stock.set(id, total == null ? undefined : { total: Number(total), available: Number(available), held: Number(held), confirmed: Number(confirmed) });
     });
     return stock;
+  }
+}
+
+/** An admission script's reply (admitRequest, one entry of admitBatch) as a result. */
+function admitResult(reply: readonly number[]): AdmitResult {
+  const [code, a, b, c] = reply;
+  switch (code) {
+    case 1:
+    case 2:
+      return { kind: code === 1 ? 'admitted' : 'duplicate', seqArrival: a!, position: b! < 0 ? null : b!, createdAtMs: c! };
+    case 3:
+      return { kind: 'category_not_ready' };
+    case 4:
+      return { kind: 'sales_not_open', retryAfterS: a! };
+    case 5:
+      return { kind: 'sales_paused' };
+    case 6:
+      return { kind: 'sales_closed' };
+    case 7:
+      return { kind: 'out_of_stock', seqArrival: a! };
+    case 8:
+      return { kind: 'queue_full', seqArrival: a!, retryAfterS: b! };
+    case 9:
+      return { kind: 'too_many_queued', seqArrival: a! };
+    default:
+      throw new Error(`admission script returned unknown code ${String(code)}`);
   }
 }

@@ -221,3 +221,84 @@ local function finish_decisions(ctx)
   end
   if #ctx.announce > 0 and ctx.channel ~= '' then redis.call('PUBLISH', ctx.channel, table.concat(ctx.announce, '\n')) end
 end
+
+-- Admission (admitRequest, admitBatch): what every request of one call shares is read once by
+-- admission_context; admit_one then admits or refuses one request. A script runs alone, so those facts
+-- hold for the whole call, and a batch admits its requests exactly as that many calls in a row would.
+-- K: { seq, admitted, decided, depth, outbox, meta, queued, pending } (the event's keys).
+-- A request refused after taking its arrival number is recorded too (docs/fairness.md): a
+-- `request.refused` entry in the outbox, so the fairness report sees every arrival.
+local function admission_context(K, event_id, retention_ms, schema, default_max_depth, max_queued)
+  local now = now_ms()
+  local ctx = { K = K, event_id = event_id, retention_ms = retention_ms, schema = schema, max_queued = max_queued, now = now }
+  ctx.state, ctx.opens_in_ms = sale_state(K.meta, now)
+  if ctx.state ~= 'open' then return ctx end
+  -- The drain rate (decisions per second), re-sampled at most once a second.
+  ctx.decided = tonumber(redis.call('GET', K.decided) or '0')
+  local d = redis.call('HMGET', K.meta, 'drain_at', 'drain_decided', 'drain_rate', 'lottery_window_ms', 'sales_open_at', 'max_depth')
+  local drain_at, drain_rate = tonumber(d[1] or '0'), tonumber(d[3] or '0')
+  if now - drain_at >= 1000 then
+    if drain_at > 0 then drain_rate = (ctx.decided - tonumber(d[2] or '0')) * 1000 / (now - drain_at) end
+    redis.call('HSET', K.meta, 'drain_at', now, 'drain_decided', ctx.decided, 'drain_rate', string.format('%.3f', drain_rate))
+  end
+  ctx.drain_rate = drain_rate
+  -- A lottery event's request in the window (sales_open_at + window): decided in the drawn order once
+  -- the window closes (drawLottery); its place is unknown until then (position -1).
+  ctx.in_lottery = d[4] and now < tonumber(d[5] or '0') + tonumber(d[4]) or false
+  ctx.max_depth = tonumber(d[6] or '') or default_max_depth
+  ctx.depth = tonumber(redis.call('GET', K.depth) or '0')
+  return ctx
+end
+
+-- One request: r = { res_id, user_id, cat_id, cat_name, qty, request_id (nil for none) }; res_key and
+-- cat_key are its reservation's and category's keys. Returns admitRequest's reply (see there).
+local function admit_one(ctx, res_key, cat_key, r)
+  local K, now = ctx.K, ctx.now
+  if redis.call('EXISTS', res_key) == 1 then
+    local f = redis.call('HMGET', res_key, 'seq_arrival', 'admitted_no', 'created_at', 'lottery')
+    local decided = tonumber(redis.call('GET', K.decided) or '0')
+    return { 2, tonumber(f[1]), f[4] and -1 or math.max(0, tonumber(f[2]) - decided - 1), tonumber(f[3]) }
+  end
+  if redis.call('EXISTS', cat_key) == 0 then return { 3 } end
+  if ctx.state == 'scheduled' then return { 4, math.max(1, math.ceil(ctx.opens_in_ms / 1000)) } end
+  if ctx.state == 'paused' then return { 5 } end
+  if ctx.state == 'closed' then return { 6 } end
+
+  local seq = redis.call('INCR', K.seq)
+  local function refuse(reason)
+    local record = { schema = tonumber(ctx.schema), type = 'request.refused', reservation_id = r.res_id, request_id = r.request_id,
+      event_id = ctx.event_id, category_id = r.cat_id, user_id = r.user_id, qty = r.qty, seq_arrival = seq, reason = reason, received_at = now }
+    redis.call('XADD', K.outbox, '*', 'type', 'request.refused', 'snapshot', cjson.encode(record))
+  end
+  if tonumber(redis.call('HGET', cat_key, 'available')) < r.qty then
+    refuse('out_of_stock')
+    return { 7, seq }
+  end
+  if ctx.max_queued > 0 and tonumber(redis.call('HGET', K.queued, r.user_id) or '0') >= ctx.max_queued then
+    refuse('rate_limited')
+    return { 9, seq }
+  end
+  if ctx.depth >= ctx.max_depth then
+    refuse('queue_full')
+    return { 8, seq, math.min(60, math.max(1, math.ceil(ctx.depth / math.max(ctx.drain_rate, 1)))) }
+  end
+
+  if ctx.in_lottery then redis.call('HSET', K.meta, 'lottery_last_seq', seq) end
+  local admitted_no = redis.call('INCR', K.admitted)
+  redis.call('INCR', K.depth)
+  ctx.depth = ctx.depth + 1
+  redis.call('HINCRBY', K.queued, r.user_id, 1)
+  redis.call('ZADD', K.pending, seq, r.res_id)
+  redis.call('HSET', res_key,
+    'reservation_id', r.res_id, 'user_id', r.user_id, 'event_id', ctx.event_id, 'category_id', r.cat_id,
+    'category', r.cat_name, 'qty', r.qty, 'status', 'queued', 'seq_arrival', seq, 'admitted_no', admitted_no,
+    'created_at', now, 'updated_at', now, 'version', 1)
+  if ctx.in_lottery then redis.call('HSET', res_key, 'lottery', 1) end
+  if r.request_id then redis.call('HSET', res_key, 'request_id', r.request_id) end
+  redis.call('PEXPIRE', res_key, ctx.retention_ms)
+  emit_snapshot({ reservation_id = r.res_id, event_id = ctx.event_id, category_id = r.cat_id, category = r.cat_name,
+    user_id = r.user_id, qty = r.qty, status = 'queued', seq_arrival = seq, created_at = now, updated_at = now, version = 1,
+    request_id = r.request_id },
+    K.outbox, '', 'reservation.queued', ctx.schema)
+  return { 1, seq, ctx.in_lottery and -1 or math.max(0, admitted_no - ctx.decided - 1), now }
+end
