@@ -28,13 +28,15 @@ export class ReserveQueues {
   readonly #wakeChannel: string;
   readonly #jobOptions: JobsOptions;
   readonly #maxBatch: number;
+  readonly #flushIntervalMs: number;
   readonly #logger: Logger;
 
-  constructor(connection: Redis, options: { prefix: string; keyPrefix: string; attempts: number; maxBatch?: number }, logger: Logger) {
+  constructor(connection: Redis, options: { prefix: string; keyPrefix: string; attempts: number; maxBatch?: number; flushIntervalMs?: number }, logger: Logger) {
     this.#connection = connection;
     this.#prefix = options.prefix;
     this.#wakeChannel = eventWakeChannel(options.keyPrefix);
     this.#maxBatch = Math.min(options.maxBatch ?? MAX_BATCH, MAX_BATCH);
+    this.#flushIntervalMs = options.flushIntervalMs ?? 0;
     this.#logger = logger;
     this.#jobOptions = {
       attempts: options.attempts,
@@ -57,7 +59,7 @@ export class ReserveQueues {
   add(eventId: string, request: QueuedRequest): Promise<void> {
     let batcher = this.#batchers.get(eventId);
     if (!batcher) {
-      batcher = new FlushBatcher((requests) => this.#addJob(eventId, requests), this.#maxBatch);
+      batcher = new FlushBatcher((requests) => this.#addJob(eventId, requests), this.#maxBatch, this.#flushIntervalMs);
       this.#batchers.set(eventId, batcher);
     }
     return batcher.add(request);

@@ -53,3 +53,34 @@ describe('FlushBatcher', () => {
     expect(calls).to.equal(3);
   });
 });
+
+describe('FlushBatcher with results and an interval', () => {
+  it("resolves each add with its own item's result", async () => {
+    const batcher = new FlushBatcher<number, string>(async (items) => items.map((n) => `r${n}`), 10);
+    expect(await Promise.all([1, 2, 3].map((n) => batcher.add(n)))).to.deep.equal(['r1', 'r2', 'r3']);
+  });
+
+  it('rejects the items of a flush that returns the wrong number of results', async () => {
+    const batcher = new FlushBatcher<number, string>(async () => ['only one'], 10);
+    batcher.add(0);
+    const results = await Promise.allSettled([batcher.add(1), batcher.add(2)]);
+    expect(results.map((r) => r.status)).to.deep.equal(['rejected', 'rejected']);
+  });
+
+  it('starts flushes at least minIntervalMs apart under load, the first at once, and a full batch without waiting', async () => {
+    const starts: { at: number; items: number[] }[] = [];
+    const batcher = new FlushBatcher<number>(async (items) => { starts.push({ at: performance.now(), items }); }, 3, 200);
+    const first = batcher.add(1);
+    expect(starts.map((s) => s.items), 'an idle batcher flushes at once').to.deep.equal([[1]]);
+    await first;
+    // Items added during the interval wait for its end (a timer never fires early) and go together.
+    await Promise.all([batcher.add(2), batcher.add(3)]);
+    expect(starts[1]!.items).to.deep.equal([2, 3]);
+    expect(starts[1]!.at - starts[0]!.at).to.be.at.least(199);
+    // A batch that fills up during the interval goes at once.
+    const full = [4, 5, 6].map((n) => batcher.add(n));
+    await new Promise((resolve) => setImmediate(resolve));
+    expect(starts.map((s) => s.items)).to.deep.equal([[1], [2, 3], [4, 5, 6]]);
+    await Promise.all(full);
+  });
+});

@@ -1,19 +1,29 @@
-/**
- * Group commit for one key's items: the first item is flushed at once; items that arrive while a flush
- * is in flight wait for it and go together in the next one (at most `maxBatch` per flush, in the order
- * they came). So an idle system adds no delay, and a busy one sends one job per round trip instead of
- * one per request. Each `add` resolves or rejects with the flush that carried its item. Flushes of one
- * batcher never overlap, so they reach the queue in the order their items were added.
- */
-export class FlushBatcher<T> {
-  readonly #flush: (items: T[]) => Promise<void>;
-  readonly #maxBatch: number;
-  #waiting: { item: T; resolve: () => void; reject: (err: unknown) => void }[] = [];
-  #inFlight = false;
+import { setTimeout as sleep } from 'node:timers/promises';
 
-  constructor(flush: (items: T[]) => Promise<void>, maxBatch: number) {
+/**
+ * Group commit for one key's items: an item that finds the batcher idle is flushed at once; items that
+ * arrive while a flush is in flight wait for it and go together in the next one (at most `maxBatch`
+ * per flush, in the order they came). With `minIntervalMs`, flushes also start at least that far apart,
+ * unless a full batch is waiting: under load the items of that interval travel together (fewer, larger
+ * flushes), and an item that finds the batcher idle for that long still goes at once. Each `add`
+ * resolves with its own item's result (the flush returns one per item, in order; none for `void`) or
+ * rejects with the flush that carried it. Flushes of one batcher never overlap, so they reach their
+ * destination in the order their items were added.
+ */
+export class FlushBatcher<T, R = void> {
+  readonly #flush: (items: T[]) => Promise<R[] | void>;
+  readonly #maxBatch: number;
+  readonly #minIntervalMs: number;
+  #waiting: { item: T; resolve: (result: R) => void; reject: (err: unknown) => void }[] = [];
+  #inFlight = false;
+  #lastStart = -Infinity;
+  /** Ends the wait for the interval early (a full batch is waiting). */
+  #wake: (() => void) | undefined;
+
+  constructor(flush: (items: T[]) => Promise<R[] | void>, maxBatch: number, minIntervalMs = 0) {
     this.#flush = flush;
     this.#maxBatch = maxBatch;
+    this.#minIntervalMs = minIntervalMs;
   }
 
   /** Items waiting for the next flush. */
@@ -21,24 +31,37 @@ export class FlushBatcher<T> {
     return this.#waiting.length;
   }
 
-  add(item: T): Promise<void> {
-    return new Promise<void>((resolve, reject) => {
+  add(item: T): Promise<R> {
+    return new Promise<R>((resolve, reject) => {
       this.#waiting.push({ item, resolve, reject });
       if (!this.#inFlight) void this.#drain();
+      else if (this.#wake && this.#waiting.length >= this.#maxBatch) this.#wake();
     });
   }
 
   async #drain(): Promise<void> {
     this.#inFlight = true;
     while (this.#waiting.length > 0) {
+      const wait = this.#lastStart + this.#minIntervalMs - performance.now();
+      if (wait >= 1 && this.#waiting.length < this.#maxBatch) await this.#sleep(wait);
+      this.#lastStart = performance.now();
       const batch = this.#waiting.splice(0, this.#maxBatch);
       try {
-        await this.#flush(batch.map((w) => w.item));
-        for (const w of batch) w.resolve();
+        const results = await this.#flush(batch.map((w) => w.item));
+        if (results && results.length !== batch.length) throw new Error(`a flush of ${batch.length} items returned ${results.length} results`);
+        batch.forEach((w, i) => w.resolve(results ? results[i]! : (undefined as R)));
       } catch (err) {
         for (const w of batch) w.reject(err);
       }
     }
     this.#inFlight = false;
+  }
+
+  async #sleep(ms: number): Promise<void> {
+    const woken = new Promise<void>((resolve) => { this.#wake = resolve; });
+    const timer = new AbortController();
+    await Promise.race([sleep(ms, undefined, { signal: timer.signal }).catch(() => undefined), woken]);
+    timer.abort();
+    this.#wake = undefined;
   }
 }
