@@ -46,6 +46,8 @@ export interface AppDeps {
   readonly board?: { readonly queueOf: (eventId: string) => Queue; readonly eventIds: () => Promise<string[]> };
   readonly paymentTimeoutMs: number;
   readonly jwtSecret: string;
+  /** bearer tokens remembered as verified until their exp (0 or absent: every request checked in full) */
+  readonly authCacheSize?: number;
   readonly rateLimits?: { readonly perIpPerMin: number; readonly perUserPerMin: number; readonly keyPrefix: string };
   /** Express's `trust proxy` (which hops' X-Forwarded-For to believe for the client IP) */
   readonly trustProxy?: string;
@@ -80,13 +82,18 @@ export function createApp(deps: AppDeps): Express {
   app.set('trust proxy', parseTrustProxy(deps.trustProxy ?? 'false'));
 
   const metrics = deps.metrics ?? gatewayMetrics(deps);
+  const limits = createRateLimits(deps.redis, deps.rateLimits ?? { keyPrefix: 'unused', perIpPerMin: 0, perUserPerMin: 0 }, (limiter) => metrics.rateLimited(limiter));
+  const jsonBody = [requireJsonBody, express.json({ limit: deps.bodyLimit, type: ['application/json', 'application/*+json'] })];
+  const auth = createAuth(deps.jwtSecret, limits.perUser, { cacheSize: deps.authCacheSize ?? 0 });
   app.use(requestId, metrics.http);
-  // Ops routes first: never rate limited.
+  // The hot path (reserve, poll) first, with its own per-IP limit and body parsing: a reserve walks
+  // three layers to its route instead of every router's.
+  app.use(reservationRoutes({ admission: deps.admission, store: deps.store, db: deps.db, waiter: deps.waiter, idempotency: deps.idempotency, auth, intake: [limits.perIp, ...jsonBody] }));
+  // Ops routes before any limit: never rate limited.
   app.use(opsRoutes(deps.redis, metrics.registry));
   // The API's documentation (/openapi.json, Swagger UI at /swagger/index.html), generated once here from
   // the route files' @openapi blocks; not rate limited either.
   app.use(docsRoutes(buildOpenApiSpec()));
-  const limits = createRateLimits(deps.redis, deps.rateLimits ?? { keyPrefix: 'unused', perIpPerMin: 0, perUserPerMin: 0 }, (limiter) => metrics.rateLimited(limiter));
   app.use(limits.perIp);
   if (deps.board) {
     const boardAuth = createAuth(deps.jwtSecret, limits.perUser, { cookieName: ADMIN_COOKIE });
@@ -98,9 +105,8 @@ export function createApp(deps: AppDeps): Express {
     app.use('/admin', cookieParser());
     app.use(boardRoutes({ ...deps.board, describe, authenticateAdmin: boardAuth.authenticate('admin') }));
   }
-  app.use(requireJsonBody, express.json({ limit: deps.bodyLimit, type: ['application/json', 'application/*+json'] }));
+  app.use(...jsonBody);
 
-  const auth = createAuth(deps.jwtSecret, limits.perUser);
   const read = readReservation(deps.store, deps.db);
   const confirmDeps: ConfirmDeps = {
     read,
@@ -118,8 +124,6 @@ export function createApp(deps: AppDeps): Express {
     paymentTimeoutMs: deps.paymentTimeoutMs,
   };
 
-  // The hot path (reserve, poll) first: fewer routing layers to walk per request.
-  app.use(reservationRoutes({ admission: deps.admission, store: deps.store, db: deps.db, waiter: deps.waiter, idempotency: deps.idempotency, auth }));
   app.use(eventRoutes({ catalog: deps.catalog, store: deps.store, auth }));
   app.use(adminRoutes({ catalog: deps.catalog, store: deps.store, auth, fairness: deps.fairness }));
   app.use(lifecycleRoutes({ confirm: confirmDeps, transitions: deps.transitions, read, idempotency: deps.idempotency, auth }));

@@ -9,6 +9,7 @@ import type { Logger } from '../core/logger.ts';
 import { createPool } from '../core/pg.ts';
 import { createRedis } from '../core/redis.ts';
 import { ReservationStore } from '../core/reservation-store.ts';
+import { Admissions } from './admission/admissions.ts';
 import { ReserveQueues } from './admission/enqueue.ts';
 import { FairnessReports } from '../core/fairness/fairness-reports.ts';
 import { createApp, gatewayMetrics } from './app.ts';
@@ -43,7 +44,8 @@ export async function startGateway(config: Config, logger: Logger, options: { pa
   });
   const transitions = new HoldTransitions(redis, { keyPrefix: config.keyPrefix, retentionMs: config.statusRetentionMs, paymentTimeoutMs: config.paymentTimeoutMs });
   const catalog = new Catalog(db, store);
-  const queues = new ReserveQueues(queueConnection, { prefix: config.queuePrefix, keyPrefix: config.keyPrefix, attempts: config.jobAttempts }, logger);
+  const queues = new ReserveQueues(queueConnection, { prefix: config.queuePrefix, keyPrefix: config.keyPrefix, attempts: config.jobAttempts, flushIntervalMs: config.queueFlushIntervalMs }, logger);
+  const admissions = new Admissions(store);
   const waiter = new ChangeWaiter(subscriber, { keyPrefix: config.keyPrefix, maxWaiters: config.maxWaiters }, logger);
   const fairness = new FairnessReports(config.databaseUrl);
   const metrics = gatewayMetrics({ waiter, catalog, store, redis });
@@ -57,7 +59,7 @@ export async function startGateway(config: Config, logger: Logger, options: { pa
     admission: {
       resolve: (eventId, name) => catalog.resolve(eventId, name),
       repairStock: (category, maxPerUser) => catalog.repairStock(category, maxPerUser),
-      admit: (request) => store.admit(request),
+      admit: (request) => admissions.admit(request),
       abandon: (eventId, reservationId) => store.abandon(eventId, reservationId),
       enqueue: (eventId, request) => queues.add(eventId, request),
       observe: (eventId, outcome) => metrics.admission(eventId, outcome),
@@ -70,6 +72,7 @@ export async function startGateway(config: Config, logger: Logger, options: { pa
     paymentTimeoutMs: config.paymentTimeoutMs,
     board: { queueOf: (eventId) => queues.queue(eventId), eventIds: () => redis.smembers(eventRegistryKey(config.keyPrefix)) },
     jwtSecret: config.jwtSecret,
+    authCacheSize: config.authCacheSize,
     rateLimits: { keyPrefix: config.keyPrefix, perIpPerMin: config.rateLimitPerMin, perUserPerMin: config.rateLimitUserPerMin },
     trustProxy: config.trustProxy,
     bodyLimit: config.bodyLimit,

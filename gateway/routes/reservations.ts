@@ -1,4 +1,4 @@
-import { Router, type Response } from 'express';
+import { Router, type RequestHandler, type Response } from 'express';
 import type pg from 'pg';
 import { AppError } from '../../core/errors.ts';
 import { bodyHash, type IdempotencyKeys } from '../../core/idempotency.ts';
@@ -25,6 +25,8 @@ export interface ReservationRouteDeps {
   readonly waiter: ChangeWaiter;
   readonly idempotency: IdempotencyKeys;
   readonly auth: ReturnType<typeof createAuth>;
+  /** What every route here runs first (the per-IP limit and the JSON body), as the app's later routes get it from the app. */
+  readonly intake?: readonly RequestHandler[];
 }
 
 /** A reservation from Redis, or from PostgreSQL once Redis has let it go. */
@@ -38,6 +40,7 @@ function sendReservation(res: Response, reservation: StoredReservation, status =
 
 export function reservationRoutes(deps: ReservationRouteDeps): Router {
   const { admission, store, db, waiter, idempotency, auth } = deps;
+  const intake = deps.intake ?? [];
   const read = readReservation(store, db);
   const router = Router();
 
@@ -106,7 +109,7 @@ export function reservationRoutes(deps: ReservationRouteDeps): Router {
    *         content: { application/problem+json: { schema: { $ref: '#/components/schemas/Problem' } } }
    *       '503': { $ref: '#/components/responses/ServiceUnavailable' }
    */
-  router.post('/reserve', ...auth.authenticate('user'), async (req, res) => {
+  router.post('/reserve', ...intake, ...auth.authenticate('user'), async (req, res) => {
     const userId = req.caller!.sub;
     const key = idempotencyKeyHeader(req);
     const body = validateReserve(req.body);
@@ -172,7 +175,7 @@ export function reservationRoutes(deps: ReservationRouteDeps): Router {
    *       '401': { $ref: '#/components/responses/Unauthorized' }
    *       '429': { $ref: '#/components/responses/RateLimited' }
    */
-  router.get('/reservations', ...auth.authenticate('user', 'admin'), async (req, res) => {
+  router.get('/reservations', ...intake, ...auth.authenticate('user', 'admin'), async (req, res) => {
     const page = await listArchivedReservations(db, req.caller!.sub, limitQuery(req), cursorQuery(req));
     // PostgreSQL may trail Redis by a moment: show each listed reservation as Redis has it, if it does.
     const fresh = await Promise.all(page.reservations.map(async (r) => (await store.read(r.reservationId)) ?? r));
@@ -207,7 +210,7 @@ export function reservationRoutes(deps: ReservationRouteDeps): Router {
    *       '404': { $ref: '#/components/responses/ReservationNotFound' }
    *       '429': { $ref: '#/components/responses/RateLimited' }
    */
-  router.get('/reservations/:id', ...auth.authenticate('user', 'admin'), async (req, res) => {
+  router.get('/reservations/:id', ...intake, ...auth.authenticate('user', 'admin'), async (req, res) => {
     const id = String(req.params.id);
     const waitS = waitQuery(req);
     const statusParam = statusQuery(req);
