@@ -1,7 +1,10 @@
 # One image for every war-ticket process; docker-compose.yml chooses the process with `command`:
-#   node --import tsx gateway/main.ts | shards/main.ts | persister/main.ts | scripts/migrate.ts
-# The processes run their TypeScript through tsx (as `npm run stack` does), so nothing is compiled to
-# JavaScript: the build stage only proves the sources type-check and writes openapi.json.
+#   node --enable-source-maps dist/gateway.mjs | dist/shards.mjs | dist/persister.mjs
+#   node --import tsx scripts/migrate.ts (the one-shot migrations, and scripts/token.ts)
+# The long-running processes run their bundles (`npm run build`: esbuild, the project's code in one file
+# each, the packages from node_modules) on plain node, as `npm run stack` does: no TypeScript loader
+# thread beside each, ~30 MB less memory. The build stage also proves the sources type-check and writes
+# openapi.json.
 
 # --- build: every dependency, the type-check, the OpenAPI document ---------------------------------
 FROM node:20-bookworm-slim AS build
@@ -13,13 +16,15 @@ COPY . .
 RUN npx tsc -p tsconfig.json --noEmit
 # Writes openapi.json at the root from the route files (swagger-jsdoc).
 RUN npm run openapi
+# dist/gateway.mjs, dist/shards.mjs, dist/persister.mjs, dist/fairness-worker.mjs
+RUN npm run build
 
 # --- runtime: production dependencies and the sources the processes load --------------------------
 FROM node:20-bookworm-slim AS runtime
 ENV NODE_ENV=production
 WORKDIR /app
 COPY package.json package-lock.json ./
-# tsx is a production dependency: it runs the sources.
+# tsx is a production dependency: it runs the migrations and the token script.
 RUN npm ci --omit=dev --no-audit --no-fund --loglevel=error && npm cache clean --force
 COPY tsconfig.json ./
 COPY core ./core
@@ -30,6 +35,8 @@ COPY migrations ./migrations
 # migrate.ts for the one-shot migrate service; token.ts for `docker compose exec gateway ... --role=admin`.
 COPY scripts/migrate.ts scripts/token.ts ./scripts/
 COPY --from=build /app/openapi.json ./openapi.json
+# The bundles; they read the Lua scripts (core/lua) and the route files' OpenAPI blocks from the sources.
+COPY --from=build /app/dist ./dist
 # Tests are not shipped (they import dev dependencies). The files stay owned by root: read-only to
 # the processes, which run as the image's unprivileged `node` user.
 RUN find core gateway shards persister -name '*.test.ts' -delete

@@ -1,6 +1,8 @@
 import { readFileSync, readdirSync } from 'node:fs';
+import { join } from 'node:path';
 import { Redis, type RedisOptions } from 'ioredis';
 import type { Logger } from './logger.ts';
+import { projectPath } from './paths.ts';
 
 /** An ioredis client with an 'error' listener (an emitter without one crashes the process). */
 export function createRedis(url: string, logger: Logger, options: RedisOptions = {}): Redis {
@@ -25,7 +27,7 @@ export type ScriptName =
   | 'claimIdempotencyKey';
 type ScriptReply = (string | number | null)[] | number;
 
-const LUA_DIR = new URL('./lua/', import.meta.url);
+const LUA_DIR = projectPath('core', 'lua');
 
 interface ScriptSource {
   readonly numberOfKeys: number;
@@ -34,12 +36,12 @@ interface ScriptSource {
 
 /** Reads core/lua/<name>-<numKeys>.lua once, each with the shared prelude in front. */
 function readScripts(): Map<string, ScriptSource> {
-  const prelude = readFileSync(new URL('_prelude.lua', LUA_DIR), 'utf8');
+  const prelude = readFileSync(join(LUA_DIR, '_prelude.lua'), 'utf8');
   const scripts = new Map<string, ScriptSource>();
   for (const file of readdirSync(LUA_DIR)) {
     const match = /^([a-zA-Z]+)-(\d+)\.lua$/.exec(file);
     if (!match) continue;
-    const lua = `${prelude}\n${readFileSync(new URL(file, LUA_DIR), 'utf8')}`;
+    const lua = `${prelude}\n${readFileSync(join(LUA_DIR, file), 'utf8')}`;
     scripts.set(match[1]!, { numberOfKeys: Number(match[2]), lua });
   }
   return scripts;

@@ -10,6 +10,8 @@ ROOT=$(pwd)
 bash scripts/ensure-deps.sh
 bash scripts/infra.sh up
 npx tsx scripts/migrate.ts
+# The processes run their bundles on plain node (dist/*.mjs; scripts/build.ts says why).
+npx tsx scripts/build.ts
 
 PORT=${PORT:-8080}
 SHARD_PORT=${SHARD_PORT:-9101}
@@ -31,10 +33,10 @@ stop() {
 trap stop INT TERM EXIT
 
 for proc in persister shards gateway; do
-  node --import tsx "$proc/main.ts" >> "$LOGS/$proc.log" 2>&1 &
+  node --enable-source-maps "dist/$proc.mjs" >> "$LOGS/$proc.log" 2>&1 &
   pids+=($!)
 done
-SHARD_PORT=$SHARD2_PORT node --import tsx shards/main.ts >> "$LOGS/shards-2.log" 2>&1 &
+SHARD_PORT=$SHARD2_PORT node --enable-source-maps dist/shards.mjs >> "$LOGS/shards-2.log" 2>&1 &
 pids+=($!)
 
 ready() { curl -fs -o /dev/null "http://127.0.0.1:$1/ready"; }

@@ -115,12 +115,17 @@ describe('docker-compose.yml', function () {
   });
 
   for (const name of APP_SERVICES) {
-    it(`${name} runs the app image with node --import tsx, and only variables of core/config.ts that it accepts in production`, async () => {
+    it(`${name} runs the app image (its bundle on plain node; the migrations through tsx), and only variables of core/config.ts that it accepts in production`, async () => {
       const svc = await service(name);
       expect(svc.image).to.equal('war-ticket:local');
       expect(svc.build, 'built from ./Dockerfile').to.not.equal(undefined);
-      const entry = { migrate: 'scripts/migrate.ts', gateway: 'gateway/main.ts', shard: 'shards/main.ts', persister: 'persister/main.ts' }[name];
-      expect(commandOf(svc)).to.equal(`node --import tsx ${entry}`);
+      const command = {
+        migrate: 'node --import tsx scripts/migrate.ts',
+        gateway: 'node --enable-source-maps dist/gateway.mjs',
+        shard: 'node --enable-source-maps dist/shards.mjs',
+        persister: 'node --enable-source-maps dist/persister.mjs',
+      }[name];
+      expect(commandOf(svc)).to.equal(command);
       const env = Object.fromEntries(Object.entries(svc.environment ?? {}).map(([k, v]) => [k, String(v ?? '')]));
       expect(Object.keys(env).filter((k) => !SCHEMA_ENV.has(k)), 'variables outside CONFIG_SCHEMA').to.deep.equal([]);
       expect(env.NODE_ENV).to.equal('production');
@@ -204,6 +209,7 @@ describe('Dockerfile', () => {
     expect(build).to.match(/^RUN npm ci\b/m);
     expect(build).to.match(/^RUN npx tsc -p tsconfig\.json --noEmit/m);
     expect(build).to.match(/^RUN npm run openapi/m);
+    expect(build).to.match(/^RUN npm run build$/m);
   });
 
   it('has a runtime stage with production dependencies only, the sources the processes load, openapi.json, as user node', () => {
@@ -212,11 +218,12 @@ describe('Dockerfile', () => {
     for (const dir of ['core', 'gateway', 'shards', 'persister', 'migrations']) expect(runtime).to.match(new RegExp(`^COPY ${dir} `, 'm'));
     expect(runtime).to.match(/^COPY scripts\/migrate\.ts scripts\/token\.ts /m);
     expect(runtime).to.match(/^COPY --from=build \/app\/openapi\.json /m);
+    expect(runtime).to.match(/^COPY --from=build \/app\/dist \.\/dist$/m);
     expect(runtime).to.match(/^USER node$/m);
     expect(runtime).to.match(/^EXPOSE 8080 9101 9102$/m);
   });
 
-  it('can run the processes with --omit=dev: tsx is a production dependency', () => {
+  it('can run the migrations with --omit=dev: tsx is a production dependency', () => {
     const pkg = JSON.parse(read('package.json')) as { dependencies?: Record<string, string> };
     expect(pkg.dependencies).to.have.property('tsx');
   });

@@ -1,4 +1,6 @@
+import { pathToFileURL } from 'node:url';
 import { Piscina } from 'piscina';
+import { IS_BUNDLED, projectPath } from '../paths.ts';
 import type { FairnessReport } from './report.ts';
 import type { FairnessTask } from './worker.ts';
 
@@ -23,7 +25,8 @@ export class FairnessReports {
   constructor(databaseUrl: string, options: FairnessReportsOptions = {}) {
     this.#databaseUrl = databaseUrl;
     this.#pool = new Piscina({
-      filename: new URL('./worker.ts', import.meta.url).href,
+      // From a bundle (npm run build), the worker's own bundle: plain node cannot load the .ts source.
+      filename: IS_BUNDLED ? pathToFileURL(projectPath('dist', 'fairness-worker.mjs')).href : new URL('./worker.ts', import.meta.url).href,
       minThreads: 0,
       maxThreads: options.maxThreads ?? 1,
       maxQueue: options.maxQueue ?? 4,

@@ -1,5 +1,6 @@
 import { readdirSync, readFileSync } from 'node:fs';
-import { fileURLToPath } from 'node:url';
+import { join } from 'node:path';
+import { projectPath } from '../../core/paths.ts';
 import { isDeepStrictEqual } from 'node:util';
 import swaggerJsdoc from 'swagger-jsdoc';
 import { REQUEST_SCHEMAS } from '../schemas.ts';
@@ -15,7 +16,7 @@ export interface OpenApiDocument {
   [key: string]: unknown;
 }
 
-const here = (path: string) => fileURLToPath(new URL(path, import.meta.url));
+const here = (path: string) => join(projectPath('gateway', 'docs'), path);
 
 /**
  * The files whose `@openapi` JSDoc blocks describe the routes, found from this module (so the spec is
