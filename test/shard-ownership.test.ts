@@ -58,8 +58,12 @@ describe('shards that own events', function () {
       const first = await wave(25, 'w1');
       a.child.kill('SIGKILL');
       const second = await wave(25, 'w2');
-      const admitted = [...first, ...second].filter((r) => r.status === 202).map((r) => r.body.reservation_id as string);
-      expect(admitted.length, 'every request was admitted (the depth limit is far away)').to.equal(500);
+      // Admitted, or refused at the door once the survivor's events have no seat left (the depth limit is
+      // far away): a second-wave request can find its event's thirty seats already held.
+      const all = [...first, ...second];
+      const admitted = all.filter((r) => r.status === 202).map((r) => r.body.reservation_id as string);
+      const refusedAtDoor = all.filter((r) => r.status === 409 && r.body.code === 'out_of_stock');
+      expect(admitted.length + refusedAtDoor.length, JSON.stringify(all.find((r) => r.status !== 202 && r.status !== 409)?.body)).to.equal(500);
 
       const admin = stack.token('admin', 'watcher');
       const decided = await waitFor('every admitted request to be decided', async () => {
@@ -67,7 +71,7 @@ describe('shards that own events', function () {
         return states.every((s) => s !== 'queued') ? states : undefined;
       }, 60_000);
       expect(decided.filter((s) => s === 'reserved'), 'thirty seats in each of ten events').to.have.length(300);
-      expect(decided.filter((s) => s === 'rejected')).to.have.length(200);
+      expect(decided.filter((s) => s === 'rejected')).to.have.length(admitted.length - 300);
 
       for (const e of events) {
         expect(await ownerOf(e.eventId), 'every event moved to the survivor').to.equal('shard-b');
