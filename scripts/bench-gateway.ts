@@ -1,18 +1,36 @@
 /**
  * npm run bench:gateway — the gateway's reserve path against a bare Express 5 POST route on the same
- * machine and background: first the highest rate the bare route sustains (autocannon, closed loop,
- * 100 connections, 10 s), then an open-loop load at half of it (and at 0.7×) offered to
- * `POST /reserve` of the gateway with 2,000 users' tokens, rate limits off, a shard deciding. Prints the
- * achieved rate, p50/p99 latency, statuses and the gateway's RSS. Needs `npm run infra -- up` and the
- * migrations. Gateway, shard, bare route and load generator all share this machine's cores.
+ * machine and background.
+ *   1. The bare route's ceiling: the highest rate a bare Express 5 POST route with express.json()
+ *      sustains here (autocannon, closed loop, 100 connections, 10 s).
+ *   2. The gateway as production runs it (its bundle, `npm run build`, on plain node), `POST /reserve`
+ *      with 2,000 users' tokens and rate limits off, offered an open-loop load (scripts/bench/
+ *      open-loop.ts: requests start evenly spaced whatever the answers do; latency counted from each
+ *      request's scheduled start) at 0.5× and 0.7× of the ceiling, after a warm-up at 0.25×.
+ *      Printed: achieved rate, p50/p99/max, statuses, the gateway's CPU per request and its largest RSS.
+ *   Twice: the gateway alone (admitting into the event's queue, no shard deciding: what the gateway
+ *   itself sustains), then with a shard deciding and relaying to Kafka on the same two cores.
+ * Needs `npm run infra -- up` and `npm run migrate`. Load generator, gateway, shard, Redis and Kafka all
+ * share this machine's cores. Options: --duration S (15), --only alone|with-shard.
  */
-import { spawn } from 'node:child_process';
+import { execFileSync, spawn } from 'node:child_process';
 import { randomBytes, randomUUID } from 'node:crypto';
 import { readFileSync } from 'node:fs';
+import { cpus } from 'node:os';
+import { parseArgs } from 'node:util';
 import autocannon from 'autocannon';
 import { signToken } from '../core/auth-token.ts';
 import { loadConfig, type Config } from '../core/config.ts';
+import { projectPath } from '../core/paths.ts';
 import { freePort, spawnProcess, type SpawnedProcess } from '../test/support/spawn.ts';
+import { openLoop, type OpenLoopResult } from './bench/open-loop.ts';
+
+const { values: args } = parseArgs({
+  options: { duration: { type: 'string', default: '15' }, only: { type: 'string' } },
+});
+const DURATION_S = Number(args.duration);
+const USERS = 2_000;
+const SHARES = [0.5, 0.7];
 
 const tag = randomUUID().slice(0, 8);
 const config: Config = Object.freeze({
@@ -26,59 +44,88 @@ const config: Config = Object.freeze({
   queueMaxDepth: 100_000_000,
   reservationTtlMs: 600_000,
 });
-const USERS = 2_000;
 
-async function run(options: autocannon.Options): Promise<autocannon.Result> {
+const status = (pid: number) => readFileSync(`/proc/${pid}/status`, 'utf8');
+const rssMb = (pid: number) => Number(/VmRSS:\s+(\d+)/.exec(status(pid))?.[1] ?? 0) / 1024;
+/** User plus system CPU time of a process so far, in ms (all its threads). */
+const cpuMs = (pid: number) => {
+  const fields = readFileSync(`/proc/${pid}/stat`, 'utf8').split(') ')[1]!.split(' ');
+  return (Number(fields[11]) + Number(fields[12])) * 10;
+};
+
+async function closedLoop(options: autocannon.Options): Promise<autocannon.Result> {
   return new Promise((resolve, reject) => {
     autocannon(options, (err, result) => (err ? reject(err) : resolve(result)));
   });
 }
 
-const rssMb = (pid: number) => Number(/VmRSS:\s+(\d+)/.exec(readFileSync(`/proc/${pid}/status`, 'utf8'))?.[1] ?? 0) / 1024;
-function line(name: string, r: autocannon.Result, extra = ''): void {
-  const statuses = Object.entries(r.statusCodeStats ?? {}).map(([code, s]) => `${code}×${(s as { count: number }).count}`).join(' ');
-  console.log(`${name.padEnd(40)} ${r.requests.average.toFixed(0).padStart(6)} req/s  p50=${r.latency.p50} ms  p99=${r.latency.p99} ms  errors=${r.errors} timeouts=${r.timeouts}  [${statuses}]${extra}`);
+function report(name: string, r: OpenLoopResult, gatewayCpuMs: number, peakRssMb: number): void {
+  const statuses = Object.entries(r.statuses).map(([code, n]) => `${code}×${n}`).join(' ');
+  const ms = (v: number) => v.toFixed(1);
+  console.log(
+    `${name.padEnd(44)} ${r.achievedPerS.toFixed(0).padStart(5)} req/s  p50=${ms(r.latency.p50)} ms  p99=${ms(r.latency.p99)} ms  max=${ms(r.latency.max)} ms` +
+      `  failed=${r.failed} [${statuses}]  gateway CPU=${((gatewayCpuMs * 1000) / r.sent).toFixed(0)} µs/req  peak RSS=${peakRssMb.toFixed(0)} MB` +
+      (r.maxSendLagMs > 20 ? `  (load generator lagged up to ${r.maxSendLagMs.toFixed(0)} ms)` : ''),
+  );
+}
+
+/** One configuration: a fresh gateway (and shard), its event, a warm-up, then each share of the ceiling. */
+async function runGateway(label: string, ceiling: number, withShard: boolean): Promise<void> {
+  let gateway: SpawnedProcess | undefined;
+  let shard: SpawnedProcess | undefined;
+  try {
+    if (withShard) shard = await spawnProcess('shards/main.ts', config, 'shardPort', { built: true });
+    gateway = await spawnProcess('gateway/main.ts', config, 'port', { built: true });
+    const origin = `http://127.0.0.1:${gateway.port}`;
+    const admin = signToken(config.jwtSecret, { sub: 'bench-admin', role: 'admin' });
+    const post = async (path: string, body: unknown) =>
+      (await (await fetch(`${origin}${path}`, { method: 'POST', headers: { authorization: `Bearer ${admin}`, 'content-type': 'application/json' }, body: JSON.stringify(body) })).json()) as { id: string };
+    const event = await post('/events', { name: `bench ${label}`, date: '2027-01-01T00:00:00Z', max_per_user: 100 });
+    await post(`/events/${event.id}/ticket-category`, { name: 'A', total_stock: 10_000_000, price: 1 });
+    const body = JSON.stringify({ event_id: event.id, category: 'A', qty: 1 });
+    const tokens = Array.from({ length: USERS }, (_, i) => signToken(config.jwtSecret, { sub: `bench-user-${i}`, role: 'user' }));
+    const pid = gateway.child.pid!;
+
+    const offer = async (ratePerS: number, durationS: number) => {
+      let peak = rssMb(pid);
+      const sampler = setInterval(() => { peak = Math.max(peak, rssMb(pid)); }, 250);
+      const cpu0 = cpuMs(pid);
+      const result = await openLoop({
+        origin, method: 'POST', path: '/reserve', ratePerS, durationS, connections: 500,
+        request: (i) => ({ body, headers: { 'content-type': 'application/json', authorization: `Bearer ${tokens[i % USERS]}` } }),
+      });
+      clearInterval(sampler);
+      return { result, cpu: cpuMs(pid) - cpu0, peak: Math.max(peak, rssMb(pid)) };
+    };
+    // JIT warm-up and the first sight of every token (a production gateway has both long before a sale).
+    await offer(Math.floor(ceiling * 0.25), 5);
+    for (const share of SHARES) {
+      const rate = Math.floor(ceiling * share);
+      const { result, cpu, peak } = await offer(rate, DURATION_S);
+      report(`${label} at ${share}× (${rate}/s offered)`, result, cpu, peak);
+    }
+  } finally {
+    await gateway?.stop();
+    await shard?.stop();
+  }
 }
 
 let bare: ReturnType<typeof spawn> | undefined;
-let gateway: SpawnedProcess | undefined;
-let shard: SpawnedProcess | undefined;
 try {
+  execFileSync(process.execPath, ['--import', 'tsx', projectPath('scripts', 'build.ts')], { stdio: ['ignore', 'ignore', 'inherit'] });
   const barePort = await freePort();
-  bare = spawn(process.execPath, ['--import', 'tsx', new URL('./bench/bare-express.ts', import.meta.url).pathname], { env: { ...process.env, NODE_ENV: 'production', PORT: String(barePort) }, stdio: ['ignore', 'pipe', 'inherit'] });
+  bare = spawn(process.execPath, ['--import', 'tsx', projectPath('scripts', 'bench', 'bare-express.ts')], { env: { ...process.env, NODE_ENV: 'production', PORT: String(barePort) }, stdio: ['ignore', 'pipe', 'inherit'] });
   await new Promise<void>((resolve) => bare!.stdout!.once('data', () => resolve()));
-  shard = await spawnProcess('shards/main.ts', config, 'shardPort');
-  gateway = await spawnProcess('gateway/main.ts', config, 'port');
-  const base = `http://127.0.0.1:${gateway.port}`;
-
-  const admin = signToken(config.jwtSecret, { sub: 'bench-admin', role: 'admin' });
-  const post = async (path: string, body: unknown) =>
-    (await (await fetch(`${base}${path}`, { method: 'POST', headers: { authorization: `Bearer ${admin}`, 'content-type': 'application/json' }, body: JSON.stringify(body) })).json()) as { id: string };
-  const event = await post('/events', { name: 'bench', date: '2027-01-01T00:00:00Z', max_per_user: 100 });
-  await post(`/events/${event.id}/ticket-category`, { name: 'A', total_stock: 10_000_000, price: 1 });
-  const body = JSON.stringify({ event_id: event.id, category: 'A', qty: 1 });
-  const tokens = Array.from({ length: USERS }, (_, i) => signToken(config.jwtSecret, { sub: `bench-user-${i}`, role: 'user' }));
-  let next = 0;
-
-  const bareResult = await run({ url: `http://127.0.0.1:${barePort}/reserve`, method: 'POST', headers: { 'content-type': 'application/json' }, body, connections: 100, duration: 10 });
-  line('bare Express 5 POST (closed loop, c=100)', bareResult);
+  const body = JSON.stringify({ event_id: randomUUID(), category: 'A', qty: 1 });
+  const bareResult = await closedLoop({ url: `http://127.0.0.1:${barePort}/reserve`, method: 'POST', headers: { 'content-type': 'application/json' }, body, connections: 100, duration: 10 });
+  bare.kill('SIGTERM');
+  bare = undefined;
   const ceiling = bareResult.requests.average;
+  console.log(`bare Express 5 POST (closed loop, c=100)      ${ceiling.toFixed(0).padStart(5)} req/s  p50=${bareResult.latency.p50} ms  p99=${bareResult.latency.p99} ms  errors=${bareResult.errors}`);
 
-  for (const share of [0.5, 0.7]) {
-    const rate = Math.floor(ceiling * share);
-    const result = await run({
-      url: `${base}/reserve`,
-      method: 'POST',
-      connections: 200,
-      duration: 15,
-      overallRate: rate,
-      requests: [{ setupRequest: (req) => ({ ...req, body, headers: { ...req.headers, 'content-type': 'application/json', authorization: `Bearer ${tokens[next++ % USERS]}` } }) }],
-    });
-    line(`gateway POST /reserve at ${share}× (${rate}/s offered)`, result, `  gateway RSS=${rssMb(gateway.child.pid!).toFixed(0)} MB`);
-  }
-  console.log(`machine: ${(await import('node:os')).cpus().length} cores, Node ${process.version}; load generator, gateway, shard, Redis on the same machine`);
+  if (args.only !== 'with-shard') await runGateway('gateway alone', ceiling, false);
+  if (args.only !== 'alone') await runGateway('gateway + shard deciding', ceiling, true);
+  console.log(`machine: ${cpus().length} cores, Node ${process.version}; load generator, gateway, shard, Redis and Kafka on the same machine`);
 } finally {
-  await gateway?.stop();
-  await shard?.stop();
   bare?.kill('SIGTERM');
 }
