@@ -10,7 +10,8 @@ ROOT=$(pwd)
 bash scripts/ensure-deps.sh
 bash scripts/infra.sh up
 npx tsx scripts/migrate.ts
-# The processes run their bundles on plain node (dist/*.mjs; scripts/build.ts says why).
+# The processes run their bundles on plain node (dist/*.mjs; scripts/build.ts says why), each with a heap
+# limit sized for it, not for the machine (docs/operations.md, "Memory").
 npx tsx scripts/build.ts
 
 PORT=${PORT:-8080}
@@ -33,10 +34,10 @@ stop() {
 trap stop INT TERM EXIT
 
 for proc in persister shards gateway; do
-  node --enable-source-maps "dist/$proc.mjs" >> "$LOGS/$proc.log" 2>&1 &
+  node --enable-source-maps --max-old-space-size=512 "dist/$proc.mjs" >> "$LOGS/$proc.log" 2>&1 &
   pids+=($!)
 done
-SHARD_PORT=$SHARD2_PORT node --enable-source-maps dist/shards.mjs >> "$LOGS/shards-2.log" 2>&1 &
+SHARD_PORT=$SHARD2_PORT node --enable-source-maps --max-old-space-size=512 dist/shards.mjs >> "$LOGS/shards-2.log" 2>&1 &
 pids+=($!)
 
 ready() { curl -fs -o /dev/null "http://127.0.0.1:$1/ready"; }

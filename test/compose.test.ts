@@ -121,9 +121,9 @@ describe('docker-compose.yml', function () {
       expect(svc.build, 'built from ./Dockerfile').to.not.equal(undefined);
       const command = {
         migrate: 'node --import tsx scripts/migrate.ts',
-        gateway: 'node --enable-source-maps dist/gateway.mjs',
-        shard: 'node --enable-source-maps dist/shards.mjs',
-        persister: 'node --enable-source-maps dist/persister.mjs',
+        gateway: 'node --enable-source-maps --max-old-space-size=512 dist/gateway.mjs',
+        shard: 'node --enable-source-maps --max-old-space-size=512 dist/shards.mjs',
+        persister: 'node --enable-source-maps --max-old-space-size=512 dist/persister.mjs',
       }[name];
       expect(commandOf(svc)).to.equal(command);
       const env = Object.fromEntries(Object.entries(svc.environment ?? {}).map(([k, v]) => [k, String(v ?? '')]));
