@@ -180,6 +180,7 @@ describe('reservation scripts (real Redis)', () => {
       const records = async (eventId: string) => (await outbox(eventId)).map(({ type, snapshot }) =>
         ({ type, seq: snapshot.seq_arrival, reason: snapshot.reason, user: snapshot.user_id, id: String(snapshot.reservation_id).split('.')[1] }));
       expect(await records(batch)).to.deep.equal(await records(one));
+      expect((await redis.xrange(limited.keys(batch).outbox, '-', '+')).length, 'one outbox entry for the whole call').to.equal(1);
       expect(await redis.get(limited.keys(batch).depth)).to.equal('4');
     });
 
@@ -298,9 +299,10 @@ describe('reservation scripts (real Redis)', () => {
       expect((await store.readStock(eventId, ['c1'])).get('c1')).to.include({ available: 0, held: 3 });
       expect(await redis.zcard(k.holds)).to.equal(3);
 
-      // One outbox entry for the call: compact lines, and JSON for the two users whose ids would break a line.
+      // One outbox entry for the call (after the admissions' entries): compact lines, and JSON for the
+      // two users whose ids would break a line.
       const entries = await redis.xrange(k.outbox, '-', '+');
-      const batch = entries.find(([, f]) => f.includes('snapshots'))!;
+      const batch = entries.filter(([, f]) => f.includes('snapshots')).at(-1)!;
       const lines = batch[1][batch[1].indexOf('snapshots') + 1]!.split('\n');
       expect(lines.map((l) => (l.startsWith('d1\t') ? 'line' : l.startsWith('{') ? 'json' : l))).to.deep.equal(['line', 'line', 'line', 'json', 'json', 'line']);
       const decisions = outboxEntryRecords(batch[1]);

@@ -230,7 +230,8 @@ end
 -- `request.refused` entry in the outbox, so the fairness report sees every arrival.
 local function admission_context(K, event_id, retention_ms, schema, default_max_depth, max_queued)
   local now = now_ms()
-  local ctx = { K = K, event_id = event_id, retention_ms = retention_ms, schema = schema, max_queued = max_queued, now = now }
+  local ctx = { K = K, event_id = event_id, retention_ms = retention_ms, schema = schema, max_queued = max_queued, now = now,
+    available = {}, records = {} }
   ctx.state, ctx.opens_in_ms = sale_state(K.meta, now)
   if ctx.state ~= 'open' then return ctx end
   -- The drain rate (decisions per second), re-sampled at most once a second.
@@ -259,7 +260,13 @@ local function admit_one(ctx, res_key, cat_key, r)
     local decided = tonumber(redis.call('GET', K.decided) or '0')
     return { 2, tonumber(f[1]), f[4] and -1 or math.max(0, tonumber(f[2]) - decided - 1), tonumber(f[3]) }
   end
-  if redis.call('EXISTS', cat_key) == 0 then return { 3 } end
+  -- A category's seats available, read once per call (admission never changes them); false: no stock hash.
+  local available = ctx.available[cat_key]
+  if available == nil then
+    available = tonumber(redis.call('HGET', cat_key, 'available') or '') or false
+    ctx.available[cat_key] = available
+  end
+  if not available then return { 3 } end
   if ctx.state == 'scheduled' then return { 4, math.max(1, math.ceil(ctx.opens_in_ms / 1000)) } end
   if ctx.state == 'paused' then return { 5 } end
   if ctx.state == 'closed' then return { 6 } end
@@ -268,9 +275,9 @@ local function admit_one(ctx, res_key, cat_key, r)
   local function refuse(reason)
     local record = { schema = tonumber(ctx.schema), type = 'request.refused', reservation_id = r.res_id, request_id = r.request_id,
       event_id = ctx.event_id, category_id = r.cat_id, user_id = r.user_id, qty = r.qty, seq_arrival = seq, reason = reason, received_at = now }
-    redis.call('XADD', K.outbox, '*', 'type', 'request.refused', 'snapshot', cjson.encode(record))
+    ctx.records[#ctx.records + 1] = cjson.encode(record)
   end
-  if tonumber(redis.call('HGET', cat_key, 'available')) < r.qty then
+  if available < r.qty then
     refuse('out_of_stock')
     return { 7, seq }
   end
@@ -289,16 +296,24 @@ local function admit_one(ctx, res_key, cat_key, r)
   ctx.depth = ctx.depth + 1
   redis.call('HINCRBY', K.queued, r.user_id, 1)
   redis.call('ZADD', K.pending, seq, r.res_id)
-  redis.call('HSET', res_key,
-    'reservation_id', r.res_id, 'user_id', r.user_id, 'event_id', ctx.event_id, 'category_id', r.cat_id,
+  local fields = { 'reservation_id', r.res_id, 'user_id', r.user_id, 'event_id', ctx.event_id, 'category_id', r.cat_id,
     'category', r.cat_name, 'qty', r.qty, 'status', 'queued', 'seq_arrival', seq, 'admitted_no', admitted_no,
-    'created_at', now, 'updated_at', now, 'version', 1)
-  if ctx.in_lottery then redis.call('HSET', res_key, 'lottery', 1) end
-  if r.request_id then redis.call('HSET', res_key, 'request_id', r.request_id) end
+    'created_at', now, 'updated_at', now, 'version', 1 }
+  if ctx.in_lottery then fields[#fields + 1] = 'lottery'; fields[#fields + 1] = 1 end
+  if r.request_id then fields[#fields + 1] = 'request_id'; fields[#fields + 1] = r.request_id end
+  redis.call('HSET', res_key, unpack(fields))
   redis.call('PEXPIRE', res_key, ctx.retention_ms)
-  emit_snapshot({ reservation_id = r.res_id, event_id = ctx.event_id, category_id = r.cat_id, category = r.cat_name,
-    user_id = r.user_id, qty = r.qty, status = 'queued', seq_arrival = seq, created_at = now, updated_at = now, version = 1,
-    request_id = r.request_id },
-    K.outbox, '', 'reservation.queued', ctx.schema)
+  ctx.records[#ctx.records + 1] = cjson.encode({ schema = tonumber(ctx.schema), type = 'reservation.queued', reservation_id = r.res_id,
+    event_id = ctx.event_id, category_id = r.cat_id, category = r.cat_name, user_id = r.user_id, qty = r.qty, status = 'queued',
+    seq_arrival = seq, created_at = now, updated_at = now, version = 1, request_id = r.request_id })
   return { 1, seq, ctx.in_lottery and -1 or math.max(0, admitted_no - ctx.decided - 1), now }
+end
+
+-- The call's outbox records (a `reservation.queued` snapshot per admission, a `request.refused` record
+-- per refusal after an arrival number), in order, in one outbox entry (field `snapshots`, one JSON
+-- per line, as a decision call writes them): one XADD per call instead of one per request.
+local function finish_admissions(ctx)
+  if #ctx.records > 0 then
+    redis.call('XADD', ctx.K.outbox, '*', 'type', 'batch', 'snapshots', table.concat(ctx.records, '\n'))
+  end
 end

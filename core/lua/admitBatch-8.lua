@@ -19,4 +19,5 @@ for i = 7, #ARGV, 6 do
     qty = tonumber(ARGV[i + 4]), request_id = ARGV[i + 5] ~= '' and ARGV[i + 5] or nil }
   replies[#replies + 1] = admit_one(ctx, base .. ':res:' .. r.res_id, base .. ':cat:' .. r.cat_id, r)
 end
+finish_admissions(ctx)
 return replies

@@ -39,5 +39,7 @@
 local ctx = admission_context(
   { seq = KEYS[1], admitted = KEYS[2], decided = KEYS[3], depth = KEYS[4], outbox = KEYS[6], meta = KEYS[8], queued = KEYS[9], pending = KEYS[10] },
   ARGV[3], tonumber(ARGV[7]), ARGV[8], tonumber(ARGV[9]), tonumber(ARGV[10]))
-return admit_one(ctx, KEYS[5], KEYS[7], { res_id = ARGV[1], user_id = ARGV[2], cat_id = ARGV[4], cat_name = ARGV[5],
+local reply = admit_one(ctx, KEYS[5], KEYS[7], { res_id = ARGV[1], user_id = ARGV[2], cat_id = ARGV[4], cat_name = ARGV[5],
   qty = tonumber(ARGV[6]), request_id = ARGV[11] ~= '' and ARGV[11] or nil })
+finish_admissions(ctx)
+return reply
