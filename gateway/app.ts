@@ -88,13 +88,13 @@ export function createApp(deps: AppDeps): Express {
   app.use(requestId, metrics.http);
   // The hot path (reserve, poll) first, with its own per-IP limit and body parsing: a reserve walks
   // three layers to its route instead of every router's.
-  app.use(reservationRoutes({ admission: deps.admission, store: deps.store, db: deps.db, waiter: deps.waiter, idempotency: deps.idempotency, auth, intake: [limits.perIp, ...jsonBody] }));
+  app.use(reservationRoutes({ admission: deps.admission, store: deps.store, db: deps.db, waiter: deps.waiter, idempotency: deps.idempotency, auth, intake: [...(limits.perIp ? [limits.perIp] : []), ...jsonBody] }));
   // Ops routes before any limit: never rate limited.
   app.use(opsRoutes(deps.redis, metrics.registry));
   // The API's documentation (/openapi.json, Swagger UI at /swagger/index.html), generated once here from
   // the route files' @openapi blocks; not rate limited either.
   app.use(docsRoutes(buildOpenApiSpec()));
-  app.use(limits.perIp);
+  if (limits.perIp) app.use(limits.perIp);
   if (deps.board) {
     const boardAuth = createAuth(deps.jwtSecret, limits.perUser, { cookieName: ADMIN_COOKIE });
     const describe = async (eventId: string) => {

@@ -1,5 +1,3 @@
-import { setTimeout as sleep } from 'node:timers/promises';
-
 /**
  * Group commit for one key's items: an item that finds the batcher idle is flushed at once; items that
  * arrive while a flush is in flight wait for it and go together in the next one (at most `maxBatch`
@@ -57,11 +55,11 @@ export class FlushBatcher<T, R = void> {
     this.#inFlight = false;
   }
 
-  async #sleep(ms: number): Promise<void> {
-    const woken = new Promise<void>((resolve) => { this.#wake = resolve; });
-    const timer = new AbortController();
-    await Promise.race([sleep(ms, undefined, { signal: timer.signal }).catch(() => undefined), woken]);
-    timer.abort();
-    this.#wake = undefined;
+  /** Waits `ms`, or less if a full batch wakes it (a plain timer: no AbortController, no rejected promise per wait). */
+  #sleep(ms: number): Promise<void> {
+    return new Promise<void>((resolve) => {
+      const timer = setTimeout(() => { this.#wake = undefined; resolve(); }, ms);
+      this.#wake = () => { clearTimeout(timer); this.#wake = undefined; resolve(); };
+    });
   }
 }

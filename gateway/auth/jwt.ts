@@ -63,7 +63,7 @@ export class VerifiedTokens {
  */
 export function createAuth(
   secret: string,
-  afterAuth: RequestHandler = (_req, _res, next) => next(),
+  afterAuth?: RequestHandler,
   options: { cookieName?: string; cacheSize?: number } = {},
 ): { authenticate: (...roles: Role[]) => RequestHandler[] } {
   const verified = new VerifiedTokens(options.cacheSize ?? 0);
@@ -111,7 +111,7 @@ export function createAuth(
         accept(caller);
       })(req, res, next);
     };
-  /** The token check, then `afterAuth` (the per-user rate limit) with the caller known. */
-  const authenticate = (...roles: Role[]): RequestHandler[] => [verify(roles), afterAuth];
+  /** The token check, then `afterAuth` (the per-user rate limit, when there is one) with the caller known. */
+  const authenticate = (...roles: Role[]): RequestHandler[] => (afterAuth ? [verify(roles), afterAuth] : [verify(roles)]);
   return { authenticate };
 }

@@ -6,19 +6,19 @@ import { AppError } from '../../core/errors.ts';
 
 /**
  * Per-IP and per-user request limits (express-rate-limit), counted in Redis (rate-limit-redis), so they
- * hold across every gateway. A limit of 0 turns that limiter off. Refusals are `429 rate_limited` with
+ * hold across every gateway. A limit of 0 turns that limiter off (no middleware at all: a layer fewer on
+ * every request). Refusals are `429 rate_limited` with
  * `Retry-After` (the seconds until the window resets). The ops routes are mounted before these, so
  * `/health`, `/ready` and `/metrics` are never limited.
  */
 export interface RateLimits {
-  /** by client IP (req.ip: set Express's `trust proxy` behind a load balancer) */
-  readonly perIp: RequestHandler;
-  /** by authenticated user (`sub`); mount after authentication */
-  readonly perUser: RequestHandler;
+  /** by client IP (req.ip: set Express's `trust proxy` behind a load balancer); undefined: no limit */
+  readonly perIp: RequestHandler | undefined;
+  /** by authenticated user (`sub`); mount after authentication; undefined: no limit */
+  readonly perUser: RequestHandler | undefined;
 }
 
 const WINDOW_MS = 60_000;
-const pass: RequestHandler = (_req, _res, next) => next();
 
 export function createRateLimits(
   redis: Redis,
@@ -38,7 +38,7 @@ export function createRateLimits(
   };
   const limiter = (name: 'ip' | 'user', limit: number, keyGenerator?: Options['keyGenerator']) =>
     limit === 0
-      ? pass
+      ? undefined
       : rateLimit({ windowMs: WINDOW_MS, limit, standardHeaders: 'draft-7', legacyHeaders: false, store: store(name), handler: handler(name), ...(keyGenerator ? { keyGenerator } : {}) });
   return {
     perIp: limiter('ip', options.perIpPerMin),

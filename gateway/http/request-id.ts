@@ -18,6 +18,6 @@ const ACCEPTED = /^[A-Za-z0-9._:-]{1,128}$/;
 export const requestId: RequestHandler = (req, res, next) => {
   const given = req.get('x-request-id');
   req.requestId = given !== undefined && ACCEPTED.test(given) ? given : randomUUID();
-  res.set('X-Request-Id', req.requestId);
+  res.setHeader('X-Request-Id', req.requestId);
   next();
 };
