@@ -70,7 +70,7 @@ export const CONFIG_SCHEMA = {
   headersTimeoutMs: setting('HTTP_HEADERS_TIMEOUT', '10s', duration(1000), 'time limit for receiving request headers'),
   keepAliveTimeoutMs: setting('HTTP_KEEP_ALIVE_TIMEOUT', '5s', duration(0), 'idle keep-alive socket timeout'),
   queueMaxDepth: setting('QUEUE_MAX_DEPTH', '10000', int(1, 100_000_000), "requests an event's queue admits at once unless the event has its own max_depth (PUT /admin/events/{id}/queue)"),
-  queueFlushIntervalMs: setting('QUEUE_FLUSH_INTERVAL', '2ms', duration(0), "shortest time between two jobs a gateway adds to one event's queue while requests keep coming (those of the interval go in one job); a request that finds the event's queue idle is added at once"),
+  queueFlushIntervalMs: setting('QUEUE_FLUSH_INTERVAL', '10ms', duration(0), "shortest time between two jobs a gateway adds to one event's queue while requests keep coming (those of the interval go in one job); a request that finds the event's queue idle is added at once"),
   authCacheSize: setting('AUTH_TOKEN_CACHE', '10000', int(0, 10_000_000), 'bearer tokens a gateway remembers as verified (until their exp), so repeat requests skip the signature check (0: check every request in full)'),
   rateLimitPerMin: setting('RATE_LIMIT_PER_MIN', '600', int(0, 100_000_000), 'requests per minute one client IP may make (0: no limit); /health, /ready, /metrics are exempt'),
   rateLimitUserPerMin: setting('RATE_LIMIT_USER_PER_MIN', '120', int(0, 100_000_000), 'requests per minute one authenticated user may make (0: no limit)'),
