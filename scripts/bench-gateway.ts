@@ -3,15 +3,21 @@
  * machine and background.
  *   1. The bare route's ceiling: the highest rate a bare Express 5 POST route with express.json()
  *      sustains here (autocannon, closed loop, 100 connections, 10 s).
- *   2. The gateway as production runs it (its bundle, `npm run build`, on plain node), `POST /reserve`
- *      with 2,000 users' tokens and rate limits off, offered an open-loop load (scripts/bench/
- *      open-loop.ts: requests start evenly spaced whatever the answers do; latency counted from each
- *      request's scheduled start) at 0.5× and 0.7× of the ceiling, after a warm-up at 0.25×.
- *      Printed: achieved rate, p50/p99/max, statuses, the gateway's CPU per request and its largest RSS.
- *   Twice: the gateway alone (admitting into the event's queue, no shard deciding: what the gateway
- *   itself sustains), then with a shard deciding and relaying to Kafka on the same two cores.
+ *   2. The control: the same bare route offered the open-loop load (scripts/bench/open-loop.ts:
+ *      requests start evenly spaced whatever the answers do; latency counted from each request's
+ *      scheduled start) at 0.5× and 0.7× of the ceiling: what this machine and load generator give a
+ *      route that does nothing, at the rates the gateway is offered.
+ *   3. The gateway as production runs it (its bundle, `npm run build`, on plain node), `POST /reserve`
+ *      with 2,000 users' tokens, offered the same open-loop load at 0.5× and 0.7× of the ceiling, after
+ *      a warm-up at 0.25×. Printed: achieved rate, p50/p99/max, statuses, the gateway's CPU per request
+ *      (all its threads, and its main thread alone) and its largest RSS.
+ *   Three configurations: the gateway alone with rate limits off (admitting into the event's queue, no
+ *   shard deciding: what the gateway itself sustains), the same with both rate limits on and raised out
+ *   of reach (each request then also counts in Redis per IP and per user), then rate limits off with a
+ *   shard deciding and relaying to Kafka on the same two cores. Each configuration's Redis keys are
+ *   deleted after it, so no run pays for an earlier one's data (Redis's AOF rewrites copy all of it).
  * Needs `npm run infra -- up` and `npm run migrate`. Load generator, gateway, shard, Redis and Kafka all
- * share this machine's cores. Options: --duration S (15), --only alone|with-shard.
+ * share this machine's cores. Options: --duration S (15), --only alone|rate-limits|with-shard.
  */
 import { execFileSync, spawn } from 'node:child_process';
 import { randomBytes, randomUUID } from 'node:crypto';
@@ -22,6 +28,7 @@ import autocannon from 'autocannon';
 import { signToken } from '../core/auth-token.ts';
 import { loadConfig, type Config } from '../core/config.ts';
 import { projectPath } from '../core/paths.ts';
+import { deleteTestKeys } from '../test/support/env.ts';
 import { freePort, spawnProcess, type SpawnedProcess } from '../test/support/spawn.ts';
 import { openLoop, type OpenLoopResult } from './bench/open-loop.ts';
 
@@ -31,27 +38,48 @@ const { values: args } = parseArgs({
 const DURATION_S = Number(args.duration);
 const USERS = 2_000;
 const SHARES = [0.5, 0.7];
+/** The open-loop load's most requests in flight at once (its pool's connections). */
+const CONNECTIONS = 500;
 
-const tag = randomUUID().slice(0, 8);
-const config: Config = Object.freeze({
-  ...loadConfig({ ...process.env, NODE_ENV: 'production', JWT_SECRET: randomBytes(32).toString('hex') }),
-  keyPrefix: `bench${tag}`,
-  queuePrefix: `benchq${tag}`,
-  logLevel: 'warn' as const,
-  rateLimitPerMin: 0,
-  rateLimitUserPerMin: 0,
-  maxQueuedPerUser: 0,
-  queueMaxDepth: 100_000_000,
-  reservationTtlMs: 600_000,
-});
+/** Rate limits "raised": on, counting every request in Redis, and far above what the bench sends. */
+const RAISED_LIMIT_PER_MIN = 100_000_000;
+const jwtSecret = randomBytes(32).toString('hex');
+/** One configuration's settings, with key and queue prefixes of its own (deleted after it). */
+const configFor = (rateLimitPerMin: number): Config => {
+  const tag = randomUUID().slice(0, 8);
+  return Object.freeze({
+    ...loadConfig({ ...process.env, NODE_ENV: 'production', JWT_SECRET: jwtSecret }),
+    keyPrefix: `bench${tag}`,
+    queuePrefix: `benchq${tag}`,
+    logLevel: 'warn' as const,
+    rateLimitPerMin,
+    rateLimitUserPerMin: rateLimitPerMin,
+    maxQueuedPerUser: 0,
+    queueMaxDepth: 100_000_000,
+    reservationTtlMs: 600_000,
+  });
+};
 
 const status = (pid: number) => readFileSync(`/proc/${pid}/status`, 'utf8');
 const rssMb = (pid: number) => Number(/VmRSS:\s+(\d+)/.exec(status(pid))?.[1] ?? 0) / 1024;
-/** User plus system CPU time of a process so far, in ms (all its threads). */
-const cpuMs = (pid: number) => {
-  const fields = readFileSync(`/proc/${pid}/stat`, 'utf8').split(') ')[1]!.split(' ');
+/** User plus system CPU time so far, in ms: of a process (all its threads), or of one thread (`/proc/P/task/T`). */
+const cpuMs = (pid: number, thread?: number) => {
+  const fields = readFileSync(thread === undefined ? `/proc/${pid}/stat` : `/proc/${pid}/task/${thread}/stat`, 'utf8').split(') ')[1]!.split(' ');
   return (Number(fields[11]) + Number(fields[12])) * 10;
 };
+/** CPU of a process (all threads, main thread) while `run` runs. */
+async function measured<T>(pid: number, run: () => Promise<T>): Promise<{ result: T; cpu: number; mainCpu: number; peak: number }> {
+  let peak = rssMb(pid);
+  const sampler = setInterval(() => { peak = Math.max(peak, rssMb(pid)); }, 250);
+  const cpu0 = cpuMs(pid);
+  const main0 = cpuMs(pid, pid);
+  try {
+    const result = await run();
+    return { result, cpu: cpuMs(pid) - cpu0, mainCpu: cpuMs(pid, pid) - main0, peak: Math.max(peak, rssMb(pid)) };
+  } finally {
+    clearInterval(sampler);
+  }
+}
 
 async function closedLoop(options: autocannon.Options): Promise<autocannon.Result> {
   return new Promise((resolve, reject) => {
@@ -59,18 +87,20 @@ async function closedLoop(options: autocannon.Options): Promise<autocannon.Resul
   });
 }
 
-function report(name: string, r: OpenLoopResult, gatewayCpuMs: number, peakRssMb: number): void {
+function report(name: string, m: { result: OpenLoopResult; cpu: number; mainCpu: number; peak: number }, server = 'gateway'): void {
+  const r = m.result;
   const statuses = Object.entries(r.statuses).map(([code, n]) => `${code}×${n}`).join(' ');
   const ms = (v: number) => v.toFixed(1);
+  const perReq = (cpu: number) => ((cpu * 1000) / r.sent).toFixed(0);
   console.log(
-    `${name.padEnd(44)} ${r.achievedPerS.toFixed(0).padStart(5)} req/s  p50=${ms(r.latency.p50)} ms  p99=${ms(r.latency.p99)} ms  max=${ms(r.latency.max)} ms` +
-      `  failed=${r.failed} [${statuses}]  gateway CPU=${((gatewayCpuMs * 1000) / r.sent).toFixed(0)} µs/req  peak RSS=${peakRssMb.toFixed(0)} MB` +
+    `${name.padEnd(52)} ${r.achievedPerS.toFixed(0).padStart(5)} req/s  p50=${ms(r.latency.p50)} ms  p99=${ms(r.latency.p99)} ms  max=${ms(r.latency.max)} ms` +
+      `  failed=${r.failed} [${statuses}]  ${server} CPU=${perReq(m.cpu)} µs/req (main thread ${perReq(m.mainCpu)})  peak RSS=${m.peak.toFixed(0)} MB` +
       (r.maxSendLagMs > 20 ? `  (load generator lagged up to ${r.maxSendLagMs.toFixed(0)} ms)` : ''),
   );
 }
 
 /** One configuration: a fresh gateway (and shard), its event, a warm-up, then each share of the ceiling. */
-async function runGateway(label: string, ceiling: number, withShard: boolean): Promise<void> {
+async function runGateway(label: string, ceiling: number, config: Config, withShard: boolean): Promise<void> {
   let gateway: SpawnedProcess | undefined;
   let shard: SpawnedProcess | undefined;
   try {
@@ -86,27 +116,20 @@ async function runGateway(label: string, ceiling: number, withShard: boolean): P
     const tokens = Array.from({ length: USERS }, (_, i) => signToken(config.jwtSecret, { sub: `bench-user-${i}`, role: 'user' }));
     const pid = gateway.child.pid!;
 
-    const offer = async (ratePerS: number, durationS: number) => {
-      let peak = rssMb(pid);
-      const sampler = setInterval(() => { peak = Math.max(peak, rssMb(pid)); }, 250);
-      const cpu0 = cpuMs(pid);
-      const result = await openLoop({
-        origin, method: 'POST', path: '/reserve', ratePerS, durationS, connections: 500,
-        request: (i) => ({ body, headers: { 'content-type': 'application/json', authorization: `Bearer ${tokens[i % USERS]}` } }),
-      });
-      clearInterval(sampler);
-      return { result, cpu: cpuMs(pid) - cpu0, peak: Math.max(peak, rssMb(pid)) };
-    };
+    const offer = (ratePerS: number, durationS: number) => measured(pid, () => openLoop({
+      origin, method: 'POST', path: '/reserve', ratePerS, durationS, connections: CONNECTIONS,
+      request: (i) => ({ body, headers: { 'content-type': 'application/json', authorization: `Bearer ${tokens[i % USERS]}` } }),
+    }));
     // JIT warm-up and the first sight of every token (a production gateway has both long before a sale).
     await offer(Math.floor(ceiling * 0.25), 5);
     for (const share of SHARES) {
       const rate = Math.floor(ceiling * share);
-      const { result, cpu, peak } = await offer(rate, DURATION_S);
-      report(`${label} at ${share}× (${rate}/s offered)`, result, cpu, peak);
+      report(`${label} at ${share}× (${rate}/s offered)`, await offer(rate, DURATION_S));
     }
   } finally {
     await gateway?.stop();
     await shard?.stop();
+    await deleteTestKeys(config);
   }
 }
 
@@ -118,13 +141,26 @@ try {
   await new Promise<void>((resolve) => bare!.stdout!.once('data', () => resolve()));
   const body = JSON.stringify({ event_id: randomUUID(), category: 'A', qty: 1 });
   const bareResult = await closedLoop({ url: `http://127.0.0.1:${barePort}/reserve`, method: 'POST', headers: { 'content-type': 'application/json' }, body, connections: 100, duration: 10 });
+  const ceiling = bareResult.requests.average;
+  console.log(`bare Express 5 POST (closed loop, c=100)              ${ceiling.toFixed(0).padStart(5)} req/s  p50=${bareResult.latency.p50} ms  p99=${bareResult.latency.p99} ms  errors=${bareResult.errors}`);
+  // The control: the bare route under the open-loop load the gateway gets, at the same rates (its
+  // headers as large as the gateway's: a bearer token of the same length).
+  const bareToken = signToken(jwtSecret, { sub: 'bench-user-0', role: 'user' });
+  for (const share of SHARES) {
+    const rate = Math.floor(ceiling * share);
+    const run = () => openLoop({
+      origin: `http://127.0.0.1:${barePort}`, method: 'POST', path: '/reserve', ratePerS: rate, durationS: DURATION_S, connections: CONNECTIONS,
+      request: () => ({ body, headers: { 'content-type': 'application/json', authorization: `Bearer ${bareToken}` } }),
+    });
+    await run(); // warm-up at the same rate: the bare route has no other
+    report(`bare route, open loop, at ${share}× (${rate}/s offered)`, await measured(bare.pid!, run), 'bare route');
+  }
   bare.kill('SIGTERM');
   bare = undefined;
-  const ceiling = bareResult.requests.average;
-  console.log(`bare Express 5 POST (closed loop, c=100)      ${ceiling.toFixed(0).padStart(5)} req/s  p50=${bareResult.latency.p50} ms  p99=${bareResult.latency.p99} ms  errors=${bareResult.errors}`);
 
-  if (args.only !== 'with-shard') await runGateway('gateway alone', ceiling, false);
-  if (args.only !== 'alone') await runGateway('gateway + shard deciding', ceiling, true);
+  if (!args.only || args.only === 'alone') await runGateway('gateway alone', ceiling, configFor(0), false);
+  if (!args.only || args.only === 'rate-limits') await runGateway('gateway alone, rate limits on', ceiling, configFor(RAISED_LIMIT_PER_MIN), false);
+  if (!args.only || args.only === 'with-shard') await runGateway('gateway + shard deciding', ceiling, configFor(0), true);
   console.log(`machine: ${cpus().length} cores, Node ${process.version}; load generator, gateway, shard, Redis and Kafka on the same machine`);
 } finally {
   bare?.kill('SIGTERM');

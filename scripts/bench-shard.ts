@@ -27,6 +27,7 @@ import { Catalog } from '../gateway/catalog/catalog.ts';
 import { startPersister } from '../persister/persister.ts';
 import { OutboxRelay } from '../shards/outbox/relay.ts';
 import { decideJob } from '../shards/worker/decide-job.ts';
+import { deleteTestKeys } from '../test/support/env.ts';
 
 const { values: args } = parseArgs({
   options: {
@@ -194,13 +195,6 @@ try {
     await cleanup.disconnect();
   }
 } finally {
-  for (const pattern of [`${config.keyPrefix}:*`, `${config.queuePrefix}:*`]) {
-    let cursor = '0';
-    do {
-      const [next, keys] = await redis.scan(cursor, 'MATCH', pattern, 'COUNT', 1000);
-      if (keys.length > 0) await redis.unlink(...keys);
-      cursor = next;
-    } while (cursor !== '0');
-  }
+  await deleteTestKeys(config);
   await Promise.all([redis.quit(), workerConnection.quit(), db.end()]);
 }
