@@ -131,8 +131,7 @@ export function reservationRoutes(deps: ReservationRouteDeps): Router {
     }
     const id = admitted.reservationId;
     const url = statusUrl(id);
-    // Our own path (a UUID-based id): nothing for Express's res.location() to encode.
-    res.setHeader('Location', url);
+    res.location(url);
 
     if (waitS !== undefined || admitted.isReplay) {
       const current = await waiter.waitFor(eventIdOfReservation(id)!, id, () => read(id), (r) => r?.status !== 'queued', (waitS ?? 0) * 1000);
@@ -149,8 +148,7 @@ export function reservationRoutes(deps: ReservationRouteDeps): Router {
       const position = current?.position ?? admitted.position;
       return res.status(202).set('Retry-After', String(POLL_AFTER_S)).json({ reservation_id: id, status: 'queued', position, status_url: url });
     }
-    res.setHeader('Retry-After', String(POLL_AFTER_S));
-    res.status(202).json({ reservation_id: id, status: 'queued', position: admitted.position, status_url: url });
+    res.status(202).set('Retry-After', String(POLL_AFTER_S)).json({ reservation_id: id, status: 'queued', position: admitted.position, status_url: url });
   });
 
   /**
