@@ -16,6 +16,8 @@
  *   of reach (each request then also counts in Redis per IP and per user), then rate limits off with a
  *   shard deciding and relaying to Kafka on the same two cores. Each configuration's Redis keys are
  *   deleted after it, so no run pays for an earlier one's data (Redis's AOF rewrites copy all of it).
+ *   Each line says how often Redis rewrote its AOF during it (a rewrite forks Redis and takes a core
+ *   here for about half a second: docs/operations.md, auto-aof-rewrite-min-size).
  * Needs `npm run infra -- up` and `npm run migrate`. Load generator, gateway, shard, Redis and Kafka all
  * share this machine's cores. Options: --duration S (15), --only alone|rate-limits|with-shard.
  */
@@ -25,6 +27,7 @@ import { readFileSync } from 'node:fs';
 import { cpus } from 'node:os';
 import { parseArgs } from 'node:util';
 import autocannon from 'autocannon';
+import { Redis } from 'ioredis';
 import { signToken } from '../core/auth-token.ts';
 import { loadConfig, type Config } from '../core/config.ts';
 import { projectPath } from '../core/paths.ts';
@@ -60,6 +63,10 @@ const configFor = (rateLimitPerMin: number): Config => {
   });
 };
 
+/** Redis's AOF rewrites so far: each forks Redis and copies its dataset, on the same cores (docs/operations.md). */
+const redis = new Redis(loadConfig({ ...process.env, JWT_SECRET: jwtSecret }).redisUrl, { lazyConnect: true });
+const aofRewrites = async () => Number(/aof_rewrites:(\d+)/.exec(await redis.info('persistence'))?.[1] ?? 0);
+
 const status = (pid: number) => readFileSync(`/proc/${pid}/status`, 'utf8');
 const rssMb = (pid: number) => Number(/VmRSS:\s+(\d+)/.exec(status(pid))?.[1] ?? 0) / 1024;
 /** User plus system CPU time so far, in ms: of a process (all its threads), or of one thread (`/proc/P/task/T`). */
@@ -68,14 +75,15 @@ const cpuMs = (pid: number, thread?: number) => {
   return (Number(fields[11]) + Number(fields[12])) * 10;
 };
 /** CPU of a process (all threads, main thread) while `run` runs. */
-async function measured<T>(pid: number, run: () => Promise<T>): Promise<{ result: T; cpu: number; mainCpu: number; peak: number }> {
+async function measured<T>(pid: number, run: () => Promise<T>): Promise<{ result: T; cpu: number; mainCpu: number; peak: number; rewrites: number }> {
   let peak = rssMb(pid);
   const sampler = setInterval(() => { peak = Math.max(peak, rssMb(pid)); }, 250);
   const cpu0 = cpuMs(pid);
   const main0 = cpuMs(pid, pid);
+  const rewrites0 = await aofRewrites();
   try {
     const result = await run();
-    return { result, cpu: cpuMs(pid) - cpu0, mainCpu: cpuMs(pid, pid) - main0, peak: Math.max(peak, rssMb(pid)) };
+    return { result, cpu: cpuMs(pid) - cpu0, mainCpu: cpuMs(pid, pid) - main0, peak: Math.max(peak, rssMb(pid)), rewrites: (await aofRewrites()) - rewrites0 };
   } finally {
     clearInterval(sampler);
   }
@@ -87,7 +95,7 @@ async function closedLoop(options: autocannon.Options): Promise<autocannon.Resul
   });
 }
 
-function report(name: string, m: { result: OpenLoopResult; cpu: number; mainCpu: number; peak: number }, server = 'gateway'): void {
+function report(name: string, m: { result: OpenLoopResult; cpu: number; mainCpu: number; peak: number; rewrites: number }, server = 'gateway'): void {
   const r = m.result;
   const statuses = Object.entries(r.statuses).map(([code, n]) => `${code}×${n}`).join(' ');
   const ms = (v: number) => v.toFixed(1);
@@ -95,6 +103,7 @@ function report(name: string, m: { result: OpenLoopResult; cpu: number; mainCpu:
   console.log(
     `${name.padEnd(52)} ${r.achievedPerS.toFixed(0).padStart(5)} req/s  p50=${ms(r.latency.p50)} ms  p99=${ms(r.latency.p99)} ms  max=${ms(r.latency.max)} ms` +
       `  failed=${r.failed} [${statuses}]  ${server} CPU=${perReq(m.cpu)} µs/req (main thread ${perReq(m.mainCpu)})  peak RSS=${m.peak.toFixed(0)} MB` +
+      (m.rewrites > 0 ? `  (Redis rewrote its AOF ${m.rewrites}× meanwhile)` : '') +
       (r.maxSendLagMs > 20 ? `  (load generator lagged up to ${r.maxSendLagMs.toFixed(0)} ms)` : ''),
   );
 }
@@ -161,7 +170,9 @@ try {
   if (!args.only || args.only === 'alone') await runGateway('gateway alone', ceiling, configFor(0), false);
   if (!args.only || args.only === 'rate-limits') await runGateway('gateway alone, rate limits on', ceiling, configFor(RAISED_LIMIT_PER_MIN), false);
   if (!args.only || args.only === 'with-shard') await runGateway('gateway + shard deciding', ceiling, configFor(0), true);
-  console.log(`machine: ${cpus().length} cores, Node ${process.version}; load generator, gateway, shard, Redis and Kafka on the same machine`);
+  const aof = await redis.config('GET', 'auto-aof-rewrite-min-size') as string[];
+  console.log(`machine: ${cpus().length} cores, Node ${process.version}; load generator, gateway, shard, Redis and Kafka on the same machine; Redis auto-aof-rewrite-min-size=${aof[1]}`);
 } finally {
   bare?.kill('SIGTERM');
+  redis.disconnect();
 }

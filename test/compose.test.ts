@@ -166,9 +166,9 @@ describe('docker-compose.yml', function () {
     expect((await service('migrate')).restart).to.equal('no');
   });
 
-  it('runs Redis with AOF (fsync every second) and noeviction, Kafka without topic auto-creation, each with a health check', async () => {
+  it('runs Redis with AOF (fsync every second, rewritten past 1 GB) and noeviction, Kafka without topic auto-creation, each with a health check', async () => {
     const redis = await service('redis');
-    expect(commandOf(redis)).to.contain('--appendonly yes').and.contain('--appendfsync everysec').and.contain('--maxmemory-policy noeviction');
+    expect(commandOf(redis)).to.contain('--appendonly yes').and.contain('--appendfsync everysec').and.contain('--auto-aof-rewrite-min-size 1gb').and.contain('--maxmemory-policy noeviction');
     expect(healthTest(redis)).to.contain('redis-cli ping');
     const kafka = await service('kafka');
     expect(String(kafka.environment?.KAFKA_AUTO_CREATE_TOPICS_ENABLE)).to.equal('false');
