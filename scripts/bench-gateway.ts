@@ -16,8 +16,8 @@
  *   of reach (each request then also counts in Redis per IP and per user), then rate limits off with a
  *   shard deciding and relaying to Kafka on the same two cores. Each configuration's Redis keys are
  *   deleted after it, so no run pays for an earlier one's data (Redis's AOF rewrites copy all of it).
- *   Each line says how often Redis rewrote its AOF during it (a rewrite forks Redis and takes a core
- *   here for about half a second: docs/operations.md, auto-aof-rewrite-min-size).
+ *   Each line says how often Redis rewrote its AOF during it (a rewrite forks Redis, and the child ran
+ *   for about half a second here: docs/operations.md, auto-aof-rewrite-min-size).
  * Needs `npm run infra -- up` and `npm run migrate`. Load generator, gateway, shard, Redis and Kafka all
  * share this machine's cores. Options: --duration S (15), --only alone|rate-limits|with-shard.
  */
