@@ -46,12 +46,12 @@ const CONNECTIONS = 500;
 
 /** Rate limits "raised": on, counting every request in Redis, and far above what the bench sends. */
 const RAISED_LIMIT_PER_MIN = 100_000_000;
-const jwtSecret = randomBytes(32).toString('hex');
+const baseConfig = loadConfig({ ...process.env, NODE_ENV: 'production', JWT_SECRET: randomBytes(32).toString('hex') });
 /** One configuration's settings, with key and queue prefixes of its own (deleted after it). */
 const configFor = (rateLimitPerMin: number): Config => {
   const tag = randomUUID().slice(0, 8);
   return Object.freeze({
-    ...loadConfig({ ...process.env, NODE_ENV: 'production', JWT_SECRET: jwtSecret }),
+    ...baseConfig,
     keyPrefix: `bench${tag}`,
     queuePrefix: `benchq${tag}`,
     logLevel: 'warn' as const,
@@ -64,7 +64,7 @@ const configFor = (rateLimitPerMin: number): Config => {
 };
 
 /** Redis's AOF rewrites so far: each forks Redis and copies its dataset, on the same cores (docs/operations.md). */
-const redis = new Redis(loadConfig({ ...process.env, JWT_SECRET: jwtSecret }).redisUrl, { lazyConnect: true });
+const redis = new Redis(baseConfig.redisUrl, { lazyConnect: true });
 const aofRewrites = async () => Number(/aof_rewrites:(\d+)/.exec(await redis.info('persistence'))?.[1] ?? 0);
 
 const status = (pid: number) => readFileSync(`/proc/${pid}/status`, 'utf8');
@@ -74,7 +74,7 @@ const cpuMs = (pid: number, thread?: number) => {
   const fields = readFileSync(thread === undefined ? `/proc/${pid}/stat` : `/proc/${pid}/task/${thread}/stat`, 'utf8').split(') ')[1]!.split(' ');
   return (Number(fields[11]) + Number(fields[12])) * 10;
 };
-/** CPU of a process (all threads, main thread) while `run` runs. */
+/** While `run` runs: a process's CPU (all threads, main thread), its peak RSS, and Redis's AOF rewrites. */
 async function measured<T>(pid: number, run: () => Promise<T>): Promise<{ result: T; cpu: number; mainCpu: number; peak: number; rewrites: number }> {
   let peak = rssMb(pid);
   const sampler = setInterval(() => { peak = Math.max(peak, rssMb(pid)); }, 250);
@@ -154,7 +154,7 @@ try {
   console.log(`bare Express 5 POST (closed loop, c=100)              ${ceiling.toFixed(0).padStart(5)} req/s  p50=${bareResult.latency.p50} ms  p99=${bareResult.latency.p99} ms  errors=${bareResult.errors}`);
   // The control: the bare route under the open-loop load the gateway gets, at the same rates (its
   // headers as large as the gateway's: a bearer token of the same length).
-  const bareToken = signToken(jwtSecret, { sub: 'bench-user-0', role: 'user' });
+  const bareToken = signToken(baseConfig.jwtSecret, { sub: 'bench-user-0', role: 'user' });
   for (const share of SHARES) {
     const rate = Math.floor(ceiling * share);
     const run = () => openLoop({

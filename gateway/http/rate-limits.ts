@@ -7,9 +7,9 @@ import { AppError } from '../../core/errors.ts';
 /**
  * Per-IP and per-user request limits (express-rate-limit), counted in Redis (rate-limit-redis), so they
  * hold across every gateway. A limit of 0 turns that limiter off (no middleware at all: a layer fewer on
- * every request). Refusals are `429 rate_limited` with
- * `Retry-After` (the seconds until the window resets). The ops routes are mounted before these, so
- * `/health`, `/ready` and `/metrics` are never limited.
+ * every request). Refusals are `429 rate_limited` with `Retry-After` (the seconds until the window
+ * resets). The ops routes are mounted before these, so `/health`, `/ready` and `/metrics` are never
+ * limited.
  */
 export interface RateLimits {
   /** by client IP (req.ip: set Express's `trust proxy` behind a load balancer); undefined: no limit */
