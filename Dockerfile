@@ -1,5 +1,6 @@
 # One image for every war-ticket process; docker-compose.yml chooses the process with `command`:
-#   node --enable-source-maps --max-old-space-size=512 dist/gateway.mjs | dist/shards.mjs | dist/persister.mjs
+#   node --enable-source-maps --max-old-space-size=512 --heap-growing-percent=100 dist/gateway.mjs
+#   node --enable-source-maps --max-old-space-size=512 dist/shards.mjs | dist/persister.mjs
 #   node --import tsx scripts/migrate.ts (the one-shot migrations, and scripts/token.ts)
 # The long-running processes run their bundles (`npm run build`: esbuild, the project's code in one file
 # each, the packages from node_modules) on plain node, as `npm run stack` does: no TypeScript loader

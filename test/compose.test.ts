@@ -121,7 +121,7 @@ describe('docker-compose.yml', function () {
       expect(svc.build, 'built from ./Dockerfile').to.not.equal(undefined);
       const command = {
         migrate: 'node --import tsx scripts/migrate.ts',
-        gateway: 'node --enable-source-maps --max-old-space-size=512 dist/gateway.mjs',
+        gateway: 'node --enable-source-maps --max-old-space-size=512 --heap-growing-percent=100 dist/gateway.mjs',
         shard: 'node --enable-source-maps --max-old-space-size=512 dist/shards.mjs',
         persister: 'node --enable-source-maps --max-old-space-size=512 dist/persister.mjs',
       }[name];

@@ -35,18 +35,20 @@ export interface SpawnedProcess {
 
 /** The bundle `npm run build` makes of each process's main.ts (scripts/build.ts). */
 const BUNDLE_OF: Record<string, string> = { 'gateway/main.ts': 'gateway', 'shards/main.ts': 'shards', 'persister/main.ts': 'persister' };
+/** Node flags a process's bundle runs with besides the heap limit, as docker-compose.yml gives them. */
+const NODE_FLAGS_OF: Record<string, string[]> = { 'gateway/main.ts': ['--heap-growing-percent=100'] };
 
 /**
  * Runs one of the project's processes (`gateway/main.ts`, …) as its own OS process with `config`,
  * on a free port, and waits until its /ready answers 200: its sources through tsx, or with `built`
- * its bundle in dist/ on plain node with the heap limit production gives it (`npm run build` first).
+ * its bundle in dist/ on plain node with the heap flags production gives it (`npm run build` first).
  */
 export async function spawnProcess(entry: string, config: Config, portKey: 'port' | 'shardPort' | 'persisterPort', options: { built?: boolean } = {}): Promise<SpawnedProcess> {
   const port = await freePort();
   const env = { ...process.env, ...configToEnv({ ...config, [portKey]: port } as Config) };
   const root = new URL('../../', import.meta.url);
   const args = options.built
-    ? ['--enable-source-maps', '--max-old-space-size=512', new URL(`dist/${BUNDLE_OF[entry] ?? entry}.mjs`, root).pathname]
+    ? ['--enable-source-maps', '--max-old-space-size=512', ...(NODE_FLAGS_OF[entry] ?? []), new URL(`dist/${BUNDLE_OF[entry] ?? entry}.mjs`, root).pathname]
     : ['--import', 'tsx', new URL(entry, root).pathname];
   const child = spawn(process.execPath, args, { env, stdio: ['ignore', 'ignore', 'inherit'] });
   const exited = new Promise<void>((resolve) => child.once('exit', () => resolve()));
