@@ -1,5 +1,5 @@
 import { once } from '../core/once.ts';
-import { createServer, type Server } from 'node:http';
+import type { Server } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { usesDevSecret, type Config } from '../core/config.ts';
 import { HoldTransitions } from '../core/hold-transitions.ts';
@@ -11,6 +11,7 @@ import { createRedis } from '../core/redis.ts';
 import { ReservationStore } from '../core/reservation-store.ts';
 import { Admissions } from './admission/admissions.ts';
 import { ReserveQueues } from './admission/enqueue.ts';
+import { createExpressServer } from './http/express-server.ts';
 import { FairnessReports } from '../core/fairness/fairness-reports.ts';
 import { createApp, gatewayMetrics } from './app.ts';
 import { Catalog } from './catalog/catalog.ts';
@@ -80,7 +81,7 @@ export async function startGateway(config: Config, logger: Logger, options: { pa
   });
 
   // A deep accept backlog: in a ticket war thousands of clients connect within the same second.
-  const server: Server = createServer(app);
+  const server: Server = createExpressServer(app);
   await new Promise<void>((resolve, reject) => {
     server.once('listening', resolve);
     server.once('error', reject);
