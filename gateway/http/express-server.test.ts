@@ -34,7 +34,7 @@ describe('createExpressServer', () => {
     expect(seen).to.deep.equal([true, true]);
   });
 
-  it("keeps Node's request and response behaviour (streams, instanceof) and a mounted sub-app's own prototypes", async () => {
+  it("keeps requests and responses instances of Node's classes, and gives a mounted sub-app its own prototypes", async () => {
     const app = express();
     const sub = express();
     sub.get('/inner', (req, res) => {
