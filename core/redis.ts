@@ -24,25 +24,27 @@ export type ScriptName =
   | 'beginConfirm'
   | 'finishConfirm'
   | 'cancelReservation'
-  | 'claimIdempotencyKey';
+  | 'claimIdempotencyKey'
+  | 'countHits';
 type ScriptReply = (string | number | null)[] | number;
 
 const LUA_DIR = projectPath('core', 'lua');
 
 interface ScriptSource {
-  readonly numberOfKeys: number;
+  /** undefined: the caller says how many (`<name>-n.lua`) */
+  readonly numberOfKeys: number | undefined;
   readonly lua: string;
 }
 
-/** Reads core/lua/<name>-<numKeys>.lua once, each with the shared prelude in front. */
+/** Reads core/lua/<name>-<numKeys>.lua (`-n`: any number of keys) once, each with the shared prelude in front. */
 function readScripts(): Map<string, ScriptSource> {
   const prelude = readFileSync(join(LUA_DIR, '_prelude.lua'), 'utf8');
   const scripts = new Map<string, ScriptSource>();
   for (const file of readdirSync(LUA_DIR)) {
-    const match = /^([a-zA-Z]+)-(\d+)\.lua$/.exec(file);
+    const match = /^([a-zA-Z]+)-(\d+|n)\.lua$/.exec(file);
     if (!match) continue;
     const lua = `${prelude}\n${readFileSync(join(LUA_DIR, file), 'utf8')}`;
-    scripts.set(match[1]!, { numberOfKeys: Number(match[2]), lua });
+    scripts.set(match[1]!, { numberOfKeys: match[2] === 'n' ? undefined : Number(match[2]), lua });
   }
   return scripts;
 }
@@ -68,6 +70,7 @@ export class Scripts {
     const command = (this.#redis as unknown as Record<string, (...a: (string | number)[]) => Promise<ScriptReply>>)[name];
     if (!command) throw new Error(`unknown script ${name}`);
     const expected = cached!.get(name)!.numberOfKeys;
+    if (expected === undefined) return command.call(this.#redis, keys.length, ...keys, ...args);
     if (keys.length !== expected) throw new Error(`script ${name} takes ${expected} keys, got ${keys.length}`);
     return command.call(this.#redis, ...keys, ...args);
   }

@@ -48,7 +48,7 @@ export interface AppDeps {
   readonly jwtSecret: string;
   /** bearer tokens remembered as verified until their exp (0 or absent: every request checked in full) */
   readonly authCacheSize?: number;
-  readonly rateLimits?: { readonly perIpPerMin: number; readonly perUserPerMin: number; readonly keyPrefix: string };
+  readonly rateLimits?: { readonly perIpPerMin: number; readonly perUserPerMin: number; readonly keyPrefix: string; readonly flushIntervalMs?: number };
   /** Express's `trust proxy` (which hops' X-Forwarded-For to believe for the client IP) */
   readonly trustProxy?: string;
   readonly bodyLimit: string;

@@ -74,7 +74,7 @@ export async function startGateway(config: Config, logger: Logger, options: { pa
     board: { queueOf: (eventId) => queues.queue(eventId), eventIds: () => redis.smembers(eventRegistryKey(config.keyPrefix)) },
     jwtSecret: config.jwtSecret,
     authCacheSize: config.authCacheSize,
-    rateLimits: { keyPrefix: config.keyPrefix, perIpPerMin: config.rateLimitPerMin, perUserPerMin: config.rateLimitUserPerMin },
+    rateLimits: { keyPrefix: config.keyPrefix, perIpPerMin: config.rateLimitPerMin, perUserPerMin: config.rateLimitUserPerMin, flushIntervalMs: config.rateLimitFlushIntervalMs },
     trustProxy: config.trustProxy,
     bodyLimit: config.bodyLimit,
     logger,

@@ -1,12 +1,12 @@
-import type { Request, RequestHandler } from 'express';
 import { isIPv4 } from 'node:net';
+import type { Request, RequestHandler } from 'express';
 import { ipKeyGenerator, rateLimit, type Options } from 'express-rate-limit';
 import type { Redis } from 'ioredis';
-import { RedisStore, type RedisReply } from 'rate-limit-redis';
 import { AppError } from '../../core/errors.ts';
+import { BatchedRedisStore, HitCounter } from './rate-limit-store.ts';
 
 /**
- * Per-IP and per-user request limits (express-rate-limit), counted in Redis (rate-limit-redis), so they
+ * Per-IP and per-user request limits (express-rate-limit), counted in Redis (`BatchedRedisStore`), so they
  * hold across every gateway. A limit of 0 turns that limiter off (no middleware at all: a layer fewer on
  * every request). Refusals are `429 rate_limited` with `Retry-After` (the seconds until the window
  * resets). The ops routes are mounted before these, so `/health`, `/ready` and `/metrics` are never
@@ -38,14 +38,11 @@ export const perIpKey = (req: Pick<Request, 'ip'>): string => {
 
 export function createRateLimits(
   redis: Redis,
-  options: { keyPrefix: string; perIpPerMin: number; perUserPerMin: number },
+  options: { keyPrefix: string; perIpPerMin: number; perUserPerMin: number; flushIntervalMs?: number },
   onLimited: (limiter: 'ip' | 'user') => void = () => undefined,
 ): RateLimits {
-  const store = (name: string) =>
-    new RedisStore({
-      prefix: `${options.keyPrefix}:rl:${name}:`,
-      sendCommand: (command: string, ...args: string[]) => redis.call(command, ...args) as Promise<RedisReply>,
-    });
+  const counter = new HitCounter(redis, options.flushIntervalMs ?? 0);
+  const store = (name: string) => new BatchedRedisStore(redis, counter, `${options.keyPrefix}:{rl}:${name}:`);
   const handler = (limiter: 'ip' | 'user'): Options['handler'] => (req, _res, next) => {
     onLimited(limiter);
     const resetTime = (req as { rateLimit?: { resetTime?: Date } }).rateLimit?.resetTime;
