@@ -74,7 +74,7 @@ export const CONFIG_SCHEMA = {
   authCacheSize: setting('AUTH_TOKEN_CACHE', '10000', int(0, 10_000_000), 'bearer tokens a gateway remembers as verified (until their exp), so repeat requests skip the signature check (0: check every request in full)'),
   rateLimitPerMin: setting('RATE_LIMIT_PER_MIN', '600', int(0, 100_000_000), 'requests per minute one client IP may make (0: no limit); /health, /ready, /metrics are exempt'),
   rateLimitUserPerMin: setting('RATE_LIMIT_USER_PER_MIN', '120', int(0, 100_000_000), 'requests per minute one authenticated user may make (0: no limit)'),
-  rateLimitFlushIntervalMs: setting('RATE_LIMIT_FLUSH_INTERVAL', '1ms', duration(0), "shortest time between two counts a gateway sends Redis for one rate limit while requests keep coming (the hits of the interval go in one script call); a hit that finds the limit idle is counted at once"),
+  rateLimitFlushIntervalMs: setting('RATE_LIMIT_FLUSH_INTERVAL', '1ms', duration(0), "shortest time between two counts of rate-limit hits a gateway sends Redis while requests keep coming (the hits of both limits in that time go in one script call); a hit that finds the counter idle is counted at once"),
   maxQueuedPerUser: setting('MAX_QUEUED_PER_USER', '2', int(0, 1_000_000), 'requests one user may have queued at once for one event (0: no limit)'),
   trustProxy: setting('TRUST_PROXY', 'false', (raw) => (/^(true|false|\d+|[\w.:/, -]+)$/.test(raw.trim()) ? raw.trim() : undefined), "Express 'trust proxy': false, true, a hop count, or addresses/subnets (loopback, 10.0.0.0/8, …)"),
   reservationTtlMs: setting('RESERVATION_TTL', '5m', duration(100), 'how long a hold lasts before its seats return to sale'),

@@ -41,8 +41,9 @@ export function createRateLimits(
   options: { keyPrefix: string; perIpPerMin: number; perUserPerMin: number; flushIntervalMs?: number },
   onLimited: (limiter: 'ip' | 'user') => void = () => undefined,
 ): RateLimits {
-  const counter = new HitCounter(redis, options.flushIntervalMs ?? 0);
-  const store = (name: string) => new BatchedRedisStore(redis, counter, `${options.keyPrefix}:{rl}:${name}:`);
+  // One counter for both limiters (their hits go in the same calls), made only if a limit is on.
+  let counter: HitCounter | undefined;
+  const store = (name: string) => new BatchedRedisStore(redis, (counter ??= new HitCounter(redis, options.flushIntervalMs ?? 0)), `${options.keyPrefix}:{rl}:${name}:`);
   const handler = (limiter: 'ip' | 'user'): Options['handler'] => (req, _res, next) => {
     onLimited(limiter);
     const resetTime = (req as { rateLimit?: { resetTime?: Date } }).rateLimit?.resetTime;
