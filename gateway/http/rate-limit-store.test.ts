@@ -9,15 +9,12 @@ describe('HitCounter and BatchedRedisStore (real Redis)', () => {
   const config = testConfig();
   const prefix = `${config.keyPrefix}:{rl}:`;
   let redis: Redis;
-  let other: Redis;
 
   before(() => {
     redis = createRedis(config.redisUrl, testLogger());
-    other = createRedis(config.redisUrl, testLogger());
   });
   after(async () => {
     await redis.quit();
-    await other.quit();
     await deleteTestKeys(config);
   });
 
@@ -57,11 +54,13 @@ describe('HitCounter and BatchedRedisStore (real Redis)', () => {
 
   it('two gateways’ counters on one key: every hit counted once, no total given twice, each counter’s totals rising', async () => {
     const key = `${prefix}shared:u1`;
+    // The second gateway on a connection of its own.
+    const other = createRedis(config.redisUrl, testLogger());
     const first = new HitCounter(redis, 2);
     const second = new HitCounter(other, 2);
     const results = await Promise.all(
       Array.from({ length: 200 }, (_, i) => (i % 2 === 0 ? first : second).hit(key, 60_000).then((r) => ({ by: i % 2, total: r.totalHits }))),
-    );
+    ).finally(() => other.quit());
     expect(results.map((r) => r.total).sort((a, b) => a - b)).to.deep.equal(Array.from({ length: 200 }, (_, i) => i + 1));
     for (const by of [0, 1]) {
       const own = results.filter((r) => r.by === by).map((r) => r.total);
