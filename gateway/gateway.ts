@@ -7,7 +7,7 @@ import { IdempotencyKeys } from '../core/idempotency.ts';
 import { eventRegistryKey } from '../core/keys.ts';
 import type { Logger } from '../core/logger.ts';
 import { createPool } from '../core/pg.ts';
-import { createRedis } from '../core/redis.ts';
+import { createRedis, type ScriptName } from '../core/redis.ts';
 import { ReservationStore } from '../core/reservation-store.ts';
 import { Admissions } from './admission/admissions.ts';
 import { ReserveQueues } from './admission/enqueue.ts';
@@ -27,12 +27,21 @@ export interface Gateway {
 }
 
 /**
+ * The scripts the gateway already batches itself (admissions per event, rate-limit hits), sent straight
+ * to the socket instead of through ioredis's auto-pipeline. An auto-pipeline is a new `Pipeline` per
+ * event-loop turn, and each one copies every script the client knows onto itself; under load those
+ * were a third of what the gateway promoted to V8's old generation (docs/performance.md, ninth session).
+ * The gateway's other commands (a request's own reads and writes) still go through it.
+ */
+const SELF_BATCHED_SCRIPTS: ScriptName[] = ['admitBatch', 'countHits'];
+
+/**
  * Wires the gateway's dependencies and listens. close() answers every long-poll at once, stops intake,
  * then closes every connection. `options.payment` replaces the simulated payment provider.
  */
 export async function startGateway(config: Config, logger: Logger, options: { payment?: PaymentGateway } = {}): Promise<Gateway> {
   if (usesDevSecret(config)) logger.warn('JWT_SECRET is not set: using the development default (never in production)');
-  const redis = createRedis(config.redisUrl, logger);
+  const redis = createRedis(config.redisUrl, logger, { autoPipeliningIgnoredCommands: SELF_BATCHED_SCRIPTS });
   const queueConnection = createRedis(config.redisUrl, logger, { maxRetriesPerRequest: null, enableAutoPipelining: false });
   const subscriber = createRedis(config.redisUrl, logger, { enableAutoPipelining: false });
   const db = createPool(config.databaseUrl, logger);
