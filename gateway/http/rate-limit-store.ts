@@ -35,11 +35,11 @@ export class HitCounter {
   }
 
   async #count(hits: Hit[]): Promise<ClientRateLimitInfo[]> {
-    const perKey = new Map<string, { hits: number; windowMs: number; next: number; resetTime: Date }>();
+    const perKey = new Map<string, { hits: number; windowMs: number; next: number; resetTime: Date | undefined }>();
     for (const { key, windowMs } of hits) {
       const counter = perKey.get(key);
       if (counter) counter.hits++;
-      else perKey.set(key, { hits: 1, windowMs, next: 0, resetTime: new Date(0) });
+      else perKey.set(key, { hits: 1, windowMs, next: 0, resetTime: undefined });
     }
     const args: number[] = [];
     for (const counter of perKey.values()) args.push(counter.hits, counter.windowMs);
