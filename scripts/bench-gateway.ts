@@ -15,9 +15,11 @@
  *   shard deciding: what the gateway itself sustains), the same with both rate limits on and raised out
  *   of reach (each request then also counts in Redis per IP and per user), then rate limits off with a
  *   shard deciding and relaying to Kafka on the same two cores. Each configuration's Redis keys are
- *   deleted after it, so no run pays for an earlier one's data (Redis's AOF rewrites copy all of it).
- *   Each line says how often Redis rewrote its AOF during it (a rewrite forks Redis, and the child ran
- *   for about half a second here: docs/operations.md, auto-aof-rewrite-min-size).
+ *   deleted after it, so no run pays for an earlier one's data (Redis's AOF rewrites copy all of it),
+ *   and Redis's AOF is compacted before each gateway line, so no line meets an automatic rewrite
+ *   left due by earlier runs. Each line says how often Redis rewrote its AOF during it all the same (a
+ *   rewrite forks Redis, and the child takes one of the two cores for ~0.5 s: docs/operations.md,
+ *   auto-aof-rewrite-min-size; what one costs is measured in docs/performance.md).
  * Needs `npm run infra -- up` and `npm run migrate`. Load generator, gateway, shard, Redis and Kafka all
  * share this machine's cores. Options: --duration S (15), --only alone|rate-limits|with-shard.
  */
@@ -66,6 +68,24 @@ const configFor = (rateLimitPerMin: number): Config => {
 /** Redis's AOF rewrites so far: each forks Redis and copies its dataset, on the same cores (docs/operations.md). */
 const redis = new Redis(baseConfig.redisUrl, { lazyConnect: true });
 const aofRewrites = async () => Number(/aof_rewrites:(\d+)/.exec(await redis.info('persistence'))?.[1] ?? 0);
+/**
+ * Compacts Redis's AOF (BGREWRITEAOF) and waits for the rewrite to end, so a measured line starts with
+ * its next automatic rewrite ~auto-aof-rewrite-min-size of writes away, whatever earlier runs wrote:
+ * otherwise a line meets a rewrite by chance, and its child takes one of the two cores for ~0.5 s
+ * (docs/performance.md). Does nothing when Redis runs without AOF.
+ */
+async function compactAof(): Promise<void> {
+  const persistence = async () => await redis.info('persistence');
+  if (!/aof_enabled:1/.test(await persistence())) return;
+  await redis.bgrewriteaof().catch((err: Error) => {
+    if (!/already in progress/.test(err.message)) throw err;
+  });
+  const deadline = Date.now() + 120_000;
+  while (/aof_rewrite_in_progress:1|aof_rewrite_scheduled:1/.test(await persistence())) {
+    if (Date.now() > deadline) throw new Error('Redis did not finish its AOF rewrite within 120 s');
+    await new Promise((resolve) => setTimeout(resolve, 100));
+  }
+}
 
 const status = (pid: number) => readFileSync(`/proc/${pid}/status`, 'utf8');
 const rssMb = (pid: number) => Number(/VmRSS:\s+(\d+)/.exec(status(pid))?.[1] ?? 0) / 1024;
@@ -133,6 +153,7 @@ async function runGateway(label: string, ceiling: number, config: Config, withSh
     await offer(Math.floor(ceiling * 0.25), 5);
     for (const share of SHARES) {
       const rate = Math.floor(ceiling * share);
+      await compactAof();
       report(`${label} at ${share}× (${rate}/s offered)`, await offer(rate, DURATION_S));
     }
   } finally {
@@ -171,7 +192,7 @@ try {
   if (!args.only || args.only === 'rate-limits') await runGateway('gateway alone, rate limits on', ceiling, configFor(RAISED_LIMIT_PER_MIN), false);
   if (!args.only || args.only === 'with-shard') await runGateway('gateway + shard deciding', ceiling, configFor(0), true);
   const aof = await redis.config('GET', 'auto-aof-rewrite-min-size') as string[];
-  console.log(`machine: ${cpus().length} cores, Node ${process.version}; load generator, gateway, shard, Redis and Kafka on the same machine; Redis auto-aof-rewrite-min-size=${aof[1]}`);
+  console.log(`machine: ${cpus().length} cores, Node ${process.version}; load generator, gateway, shard, Redis and Kafka on the same machine; Redis auto-aof-rewrite-min-size=${aof[1]}, its AOF compacted before each gateway line`);
 } finally {
   bare?.kill('SIGTERM');
   redis.disconnect();
