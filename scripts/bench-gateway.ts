@@ -14,8 +14,8 @@
  *   Three configurations: the gateway alone with rate limits off (admitting into the event's queue, no
  *   shard deciding: what the gateway itself sustains), the same with both rate limits on and raised out
  *   of reach (each request then also counts in Redis per IP and per user), then rate limits off with a
- *   shard deciding and relaying to Kafka on the same two cores. Each configuration's Redis keys are
- *   deleted after it, so no run pays for an earlier one's data (Redis's AOF rewrites copy all of it),
+ *   shard deciding and relaying to Kafka on the same two cores. Each configuration's Redis keys (and
+ *   Kafka topics) are deleted after it, so no run pays for an earlier one's data (Redis's AOF rewrites copy all of it),
  *   and Redis's AOF is compacted before each gateway line, so no line meets an automatic rewrite
  *   left due by earlier runs. Each line says how often Redis rewrote its AOF during it all the same (a
  *   rewrite forks Redis, and the child takes one of the two cores for ~0.5 s: docs/operations.md,
@@ -33,7 +33,7 @@ import { Redis } from 'ioredis';
 import { signToken } from '../core/auth-token.ts';
 import { loadConfig, type Config } from '../core/config.ts';
 import { projectPath } from '../core/paths.ts';
-import { deleteTestKeys } from '../test/support/env.ts';
+import { deleteTestKeys, deleteTestTopics } from '../test/support/env.ts';
 import { freePort, spawnProcess, type SpawnedProcess } from '../test/support/spawn.ts';
 import { openLoop, type OpenLoopResult } from './bench/open-loop.ts';
 
@@ -49,13 +49,17 @@ const CONNECTIONS = 500;
 /** Rate limits "raised": on, counting every request in Redis, and far above what the bench sends. */
 const RAISED_LIMIT_PER_MIN = 100_000_000;
 const baseConfig = loadConfig({ ...process.env, NODE_ENV: 'production', JWT_SECRET: randomBytes(32).toString('hex') });
-/** One configuration's settings, with key and queue prefixes of its own (deleted after it). */
+/** One configuration's settings, with key and queue prefixes and Kafka topics of its own (deleted after it). */
 const configFor = (rateLimitPerMin: number): Config => {
   const tag = randomUUID().slice(0, 8);
   return Object.freeze({
     ...baseConfig,
     keyPrefix: `bench${tag}`,
     queuePrefix: `benchq${tag}`,
+    // Topics of its own: the shard's relay would otherwise publish the bench's reservations into the
+    // stack's topic, and a running persister would write them all into PostgreSQL.
+    reservationsTopic: `bench.reservations.${tag}`,
+    deadLetterTopic: `bench.dlq.${tag}`,
     logLevel: 'warn' as const,
     rateLimitPerMin,
     rateLimitUserPerMin: rateLimitPerMin,
@@ -160,6 +164,7 @@ async function runGateway(label: string, ceiling: number, config: Config, withSh
     await gateway?.stop();
     await shard?.stop();
     await deleteTestKeys(config);
+    await deleteTestTopics(config);
   }
 }
 
