@@ -98,16 +98,45 @@ const cpuMs = (pid: number, thread?: number) => {
   const fields = readFileSync(thread === undefined ? `/proc/${pid}/stat` : `/proc/${pid}/task/${thread}/stat`, 'utf8').split(') ')[1]!.split(' ');
   return (Number(fields[11]) + Number(fields[12])) * 10;
 };
-/** While `run` runs: a process's CPU (all threads, main thread), its peak RSS, and Redis's AOF rewrites. */
-async function measured<T>(pid: number, run: () => Promise<T>): Promise<{ result: T; cpu: number; mainCpu: number; peak: number; rewrites: number }> {
+/** A gateway's collections and their seconds so far, by kind, from prom-client's default metrics on its `/metrics`. */
+interface GcTotals { readonly major: number; readonly majorS: number; readonly minor: number; readonly minorS: number }
+async function gcTotals(origin: string): Promise<GcTotals & { readonly loopLagMaxS: number }> {
+  const text = await (await fetch(`${origin}/metrics`)).text();
+  const metric = (name: string, kind?: string) => {
+    const line = text.split('\n').find((l) => l.startsWith(kind ? `${name}{kind="${kind}"} ` : `${name} `));
+    return Number(line?.split(' ').at(-1) ?? 0);
+  };
+  return {
+    major: metric('nodejs_gc_duration_seconds_count', 'major'),
+    majorS: metric('nodejs_gc_duration_seconds_sum', 'major'),
+    minor: metric('nodejs_gc_duration_seconds_count', 'minor'),
+    minorS: metric('nodejs_gc_duration_seconds_sum', 'minor'),
+    // prom-client resets its event-loop delay histogram at each scrape: this is the largest since the last.
+    loopLagMaxS: metric('nodejs_eventloop_lag_max_seconds'),
+  };
+}
+type Measured<T> = { result: T; cpu: number; mainCpu: number; peak: number; rewrites: number; gc?: GcTotals & { loopLagMaxS: number } };
+/**
+ * While `run` runs: a process's CPU (all threads, main thread), its peak RSS, and Redis's AOF rewrites;
+ * given the gateway's origin, also its collections (full and young-generation) and its largest
+ * event-loop delay, so a slow line shows whether the gateway's own pauses were in it.
+ */
+async function measured<T>(pid: number, run: () => Promise<T>, origin?: string): Promise<Measured<T>> {
   let peak = rssMb(pid);
   const sampler = setInterval(() => { peak = Math.max(peak, rssMb(pid)); }, 250);
+  const gc0 = origin ? await gcTotals(origin) : undefined;
   const cpu0 = cpuMs(pid);
   const main0 = cpuMs(pid, pid);
   const rewrites0 = await aofRewrites();
   try {
     const result = await run();
-    return { result, cpu: cpuMs(pid) - cpu0, mainCpu: cpuMs(pid, pid) - main0, peak: Math.max(peak, rssMb(pid)), rewrites: (await aofRewrites()) - rewrites0 };
+    const cpu = cpuMs(pid) - cpu0;
+    const mainCpu = cpuMs(pid, pid) - main0;
+    const gc1 = origin ? await gcTotals(origin) : undefined;
+    const gc = gc0 && gc1
+      ? { major: gc1.major - gc0.major, majorS: gc1.majorS - gc0.majorS, minor: gc1.minor - gc0.minor, minorS: gc1.minorS - gc0.minorS, loopLagMaxS: gc1.loopLagMaxS }
+      : undefined;
+    return { result, cpu, mainCpu, peak: Math.max(peak, rssMb(pid)), rewrites: (await aofRewrites()) - rewrites0, gc };
   } finally {
     clearInterval(sampler);
   }
@@ -119,7 +148,7 @@ async function closedLoop(options: autocannon.Options): Promise<autocannon.Resul
   });
 }
 
-function report(name: string, m: { result: OpenLoopResult; cpu: number; mainCpu: number; peak: number; rewrites: number }, server = 'gateway'): void {
+function report(name: string, m: Measured<OpenLoopResult>, server = 'gateway'): void {
   const r = m.result;
   const statuses = Object.entries(r.statuses).map(([code, n]) => `${code}×${n}`).join(' ');
   const ms = (v: number) => v.toFixed(1);
@@ -127,6 +156,7 @@ function report(name: string, m: { result: OpenLoopResult; cpu: number; mainCpu:
   console.log(
     `${name.padEnd(52)} ${r.achievedPerS.toFixed(0).padStart(5)} req/s  p50=${ms(r.latency.p50)} ms  p99=${ms(r.latency.p99)} ms  max=${ms(r.latency.max)} ms` +
       `  failed=${r.failed} [${statuses}]  ${server} CPU=${perReq(m.cpu)} µs/req (main thread ${perReq(m.mainCpu)})  peak RSS=${m.peak.toFixed(0)} MB` +
+      (m.gc ? `  GC: ${m.gc.major} full (${(m.gc.majorS * 1000).toFixed(0)} ms), ${m.gc.minor} young (${(m.gc.minorS * 1000).toFixed(0)} ms), event-loop delay max ${(m.gc.loopLagMaxS * 1000).toFixed(0)} ms` : '') +
       (m.rewrites > 0 ? `  (Redis rewrote its AOF ${m.rewrites}× meanwhile)` : '') +
       (r.maxSendLagMs > 20 ? `  (load generator lagged up to ${r.maxSendLagMs.toFixed(0)} ms)` : ''),
   );
@@ -152,7 +182,7 @@ async function runGateway(label: string, ceiling: number, config: Config, withSh
     const offer = (ratePerS: number, durationS: number) => measured(pid, () => openLoop({
       origin, method: 'POST', path: '/reserve', ratePerS, durationS, connections: CONNECTIONS,
       request: (i) => ({ body, headers: { 'content-type': 'application/json', authorization: `Bearer ${tokens[i % USERS]}` } }),
-    }));
+    }), origin);
     // JIT warm-up and the first sight of every token (a production gateway has both long before a sale).
     await offer(Math.floor(ceiling * 0.25), 5);
     for (const share of SHARES) {
