@@ -10,14 +10,15 @@
  *   3. The gateway as production runs it (its bundle, `npm run build`, on plain node), `POST /reserve`
  *      with 2,000 users' tokens, offered the same open-loop load at 0.5× and 0.7× of the ceiling, after
  *      a warm-up at 0.25×. Printed: achieved rate, p50/p99/max, statuses, the gateway's CPU per request
- *      (all its threads, and its main thread alone) and its largest RSS.
+ *      (all its threads, and its main thread alone), its largest RSS, and its collections and largest
+ *      event-loop delay during the line.
  *   Three configurations: the gateway alone with rate limits off (admitting into the event's queue, no
  *   shard deciding: what the gateway itself sustains), the same with both rate limits on and raised out
  *   of reach (each request then also counts in Redis per IP and per user), then rate limits off with a
- *   shard deciding and relaying to Kafka on the same two cores. Each configuration's Redis keys (and
- *   Kafka topics) are deleted after it, so no run pays for an earlier one's data (Redis's AOF rewrites copy all of it),
- *   and Redis's AOF is compacted before each gateway line, so no line meets an automatic rewrite
- *   left due by earlier runs. Each line says how often Redis rewrote its AOF during it all the same (a
+ *   shard deciding and relaying to Kafka on the same two cores. Each configuration's Redis keys and
+ *   Kafka topics are its own and deleted after it, so no run pays for an earlier one's data (Redis's
+ *   AOF rewrites copy all of it), and Redis's AOF is compacted before each gateway line, so no line
+ *   meets an automatic rewrite left due by earlier runs. Each line says how often Redis rewrote its AOF during it all the same (a
  *   rewrite forks Redis, and the child takes one of the two cores for ~0.5 s: docs/operations.md,
  *   auto-aof-rewrite-min-size; what one costs is measured in docs/performance.md).
  * Needs `npm run infra -- up` and `npm run migrate`. Load generator, gateway, shard, Redis and Kafka all
@@ -98,9 +99,12 @@ const cpuMs = (pid: number, thread?: number) => {
   const fields = readFileSync(thread === undefined ? `/proc/${pid}/stat` : `/proc/${pid}/task/${thread}/stat`, 'utf8').split(') ')[1]!.split(' ');
   return (Number(fields[11]) + Number(fields[12])) * 10;
 };
-/** A gateway's collections and their seconds so far, by kind, from prom-client's default metrics on its `/metrics`. */
-interface GcTotals { readonly major: number; readonly majorS: number; readonly minor: number; readonly minorS: number }
-async function gcTotals(origin: string): Promise<GcTotals & { readonly loopLagMaxS: number }> {
+/**
+ * A gateway's collections (full and young) and their seconds so far, and its largest event-loop delay
+ * since the last scrape: prom-client's default metrics on its `/metrics`.
+ */
+interface GatewayPauses { readonly major: number; readonly majorS: number; readonly minor: number; readonly minorS: number; readonly loopLagMaxS: number }
+async function gatewayPauses(origin: string): Promise<GatewayPauses> {
   const text = await (await fetch(`${origin}/metrics`)).text();
   const metric = (name: string, kind?: string) => {
     const line = text.split('\n').find((l) => l.startsWith(kind ? `${name}{kind="${kind}"} ` : `${name} `));
@@ -115,7 +119,7 @@ async function gcTotals(origin: string): Promise<GcTotals & { readonly loopLagMa
     loopLagMaxS: metric('nodejs_eventloop_lag_max_seconds'),
   };
 }
-type Measured<T> = { result: T; cpu: number; mainCpu: number; peak: number; rewrites: number; gc?: GcTotals & { loopLagMaxS: number } };
+type Measured<T> = { result: T; cpu: number; mainCpu: number; peak: number; rewrites: number; gc?: GatewayPauses };
 /**
  * While `run` runs: a process's CPU (all threads, main thread), its peak RSS, and Redis's AOF rewrites;
  * given the gateway's origin, also its collections (full and young-generation) and its largest
@@ -124,7 +128,7 @@ type Measured<T> = { result: T; cpu: number; mainCpu: number; peak: number; rewr
 async function measured<T>(pid: number, run: () => Promise<T>, origin?: string): Promise<Measured<T>> {
   let peak = rssMb(pid);
   const sampler = setInterval(() => { peak = Math.max(peak, rssMb(pid)); }, 250);
-  const gc0 = origin ? await gcTotals(origin) : undefined;
+  const gc0 = origin ? await gatewayPauses(origin) : undefined;
   const cpu0 = cpuMs(pid);
   const main0 = cpuMs(pid, pid);
   const rewrites0 = await aofRewrites();
@@ -132,7 +136,7 @@ async function measured<T>(pid: number, run: () => Promise<T>, origin?: string):
     const result = await run();
     const cpu = cpuMs(pid) - cpu0;
     const mainCpu = cpuMs(pid, pid) - main0;
-    const gc1 = origin ? await gcTotals(origin) : undefined;
+    const gc1 = origin ? await gatewayPauses(origin) : undefined;
     const gc = gc0 && gc1
       ? { major: gc1.major - gc0.major, majorS: gc1.majorS - gc0.majorS, minor: gc1.minor - gc0.minor, minorS: gc1.minorS - gc0.minorS, loopLagMaxS: gc1.loopLagMaxS }
       : undefined;
