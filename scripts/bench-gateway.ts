@@ -100,16 +100,27 @@ const cpuMs = (pid: number, thread?: number) => {
   return (Number(fields[11]) + Number(fields[12])) * 10;
 };
 /**
- * A gateway's collections (full and young) and their seconds so far, and its largest event-loop delay
- * since the last scrape: prom-client's default metrics on its `/metrics`.
+ * What a gateway saw so far, from its `/metrics`: its collections (full and young) and their seconds,
+ * its largest event-loop delay since the last scrape (prom-client's default metrics), and its own
+ * timing of `POST /reserve` (from Express receiving a request to the response's end): how many, and
+ * how many over 50 ms. Set against the client's latency, that tells a wait inside the gateway (Redis
+ * included) from one outside it (the kernel's queues, the load generator).
  */
-interface GatewayPauses { readonly major: number; readonly majorS: number; readonly minor: number; readonly minorS: number; readonly loopLagMaxS: number }
-async function gatewayPauses(origin: string): Promise<GatewayPauses> {
-  const text = await (await fetch(`${origin}/metrics`)).text();
+interface GatewayView {
+  readonly major: number; readonly majorS: number; readonly minor: number; readonly minorS: number; readonly loopLagMaxS: number;
+  readonly reserves: number; readonly reservesOver50ms: number;
+}
+async function gatewayView(origin: string): Promise<GatewayView> {
+  const lines = (await (await fetch(`${origin}/metrics`)).text()).split('\n');
   const metric = (name: string, kind?: string) => {
-    const line = text.split('\n').find((l) => l.startsWith(kind ? `${name}{kind="${kind}"} ` : `${name} `));
+    const line = lines.find((l) => l.startsWith(kind ? `${name}{kind="${kind}"} ` : `${name} `));
     return Number(line?.split(' ').at(-1) ?? 0);
   };
+  /** Sum over the reserve route's series (one per status code) of a histogram's line. */
+  const reserveSum = (prefix: string, le?: string) => lines
+    .filter((l) => l.startsWith(prefix) && l.includes('route="/reserve"') && (le === undefined || l.includes(`le="${le}"`)))
+    .reduce((sum, l) => sum + Number(l.split(' ').at(-1)), 0);
+  const reserves = reserveSum('wt_http_request_duration_seconds_count{');
   return {
     major: metric('nodejs_gc_duration_seconds_count', 'major'),
     majorS: metric('nodejs_gc_duration_seconds_sum', 'major'),
@@ -117,18 +128,19 @@ async function gatewayPauses(origin: string): Promise<GatewayPauses> {
     minorS: metric('nodejs_gc_duration_seconds_sum', 'minor'),
     // prom-client resets its event-loop delay histogram at each scrape: this is the largest since the last.
     loopLagMaxS: metric('nodejs_eventloop_lag_max_seconds'),
+    reserves,
+    reservesOver50ms: reserves - reserveSum('wt_http_request_duration_seconds_bucket{', '0.05'),
   };
 }
-type Measured<T> = { result: T; cpu: number; mainCpu: number; peak: number; rewrites: number; gc?: GatewayPauses };
+type Measured<T> = { result: T; cpu: number; mainCpu: number; peak: number; rewrites: number; gateway?: GatewayView };
 /**
  * While `run` runs: a process's CPU (all threads, main thread), its peak RSS, and Redis's AOF rewrites;
- * given the gateway's origin, also its collections (full and young-generation) and its largest
- * event-loop delay, so a slow line shows whether the gateway's own pauses were in it.
+ * given the gateway's origin, also what the gateway saw meanwhile (`GatewayView`).
  */
 async function measured<T>(pid: number, run: () => Promise<T>, origin?: string): Promise<Measured<T>> {
   let peak = rssMb(pid);
   const sampler = setInterval(() => { peak = Math.max(peak, rssMb(pid)); }, 250);
-  const gc0 = origin ? await gatewayPauses(origin) : undefined;
+  const view0 = origin ? await gatewayView(origin) : undefined;
   const cpu0 = cpuMs(pid);
   const main0 = cpuMs(pid, pid);
   const rewrites0 = await aofRewrites();
@@ -136,11 +148,12 @@ async function measured<T>(pid: number, run: () => Promise<T>, origin?: string):
     const result = await run();
     const cpu = cpuMs(pid) - cpu0;
     const mainCpu = cpuMs(pid, pid) - main0;
-    const gc1 = origin ? await gatewayPauses(origin) : undefined;
-    const gc = gc0 && gc1
-      ? { major: gc1.major - gc0.major, majorS: gc1.majorS - gc0.majorS, minor: gc1.minor - gc0.minor, minorS: gc1.minorS - gc0.minorS, loopLagMaxS: gc1.loopLagMaxS }
-      : undefined;
-    return { result, cpu, mainCpu, peak: Math.max(peak, rssMb(pid)), rewrites: (await aofRewrites()) - rewrites0, gc };
+    const view1 = origin ? await gatewayView(origin) : undefined;
+    const gateway = view0 && view1 ? {
+      major: view1.major - view0.major, majorS: view1.majorS - view0.majorS, minor: view1.minor - view0.minor, minorS: view1.minorS - view0.minorS,
+      loopLagMaxS: view1.loopLagMaxS, reserves: view1.reserves - view0.reserves, reservesOver50ms: view1.reservesOver50ms - view0.reservesOver50ms,
+    } : undefined;
+    return { result, cpu, mainCpu, peak: Math.max(peak, rssMb(pid)), rewrites: (await aofRewrites()) - rewrites0, gateway };
   } finally {
     clearInterval(sampler);
   }
@@ -160,7 +173,8 @@ function report(name: string, m: Measured<OpenLoopResult>, server = 'gateway'): 
   console.log(
     `${name.padEnd(52)} ${r.achievedPerS.toFixed(0).padStart(5)} req/s  p50=${ms(r.latency.p50)} ms  p99=${ms(r.latency.p99)} ms  max=${ms(r.latency.max)} ms` +
       `  failed=${r.failed} [${statuses}]  ${server} CPU=${perReq(m.cpu)} µs/req (main thread ${perReq(m.mainCpu)})  peak RSS=${m.peak.toFixed(0)} MB` +
-      (m.gc ? `  GC: ${m.gc.major} full (${(m.gc.majorS * 1000).toFixed(0)} ms), ${m.gc.minor} young (${(m.gc.minorS * 1000).toFixed(0)} ms), event-loop delay max ${(m.gc.loopLagMaxS * 1000).toFixed(0)} ms` : '') +
+      (m.gateway ? `  GC: ${m.gateway.major} full (${(m.gateway.majorS * 1000).toFixed(0)} ms), ${m.gateway.minor} young (${(m.gateway.minorS * 1000).toFixed(0)} ms), event-loop delay max ${(m.gateway.loopLagMaxS * 1000).toFixed(0)} ms` +
+        `  over 50 ms: ${((100 * r.slow) / Math.max(1, r.sent)).toFixed(2)} % at the client, ${((100 * m.gateway.reservesOver50ms) / Math.max(1, m.gateway.reserves)).toFixed(2)} % in the gateway` : '') +
       (m.rewrites > 0 ? `  (Redis rewrote its AOF ${m.rewrites}× meanwhile)` : '') +
       (r.maxSendLagMs > 20 ? `  (load generator lagged up to ${r.maxSendLagMs.toFixed(0)} ms)` : ''),
   );

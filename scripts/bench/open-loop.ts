@@ -18,6 +18,8 @@ export interface OpenLoopOptions {
   readonly request: (i: number) => { headers: Record<string, string>; body?: string };
   /** How long to wait for the answers still due at the end. */
   readonly drainTimeoutMs?: number;
+  /** Answers later than this (ms from their scheduled start) are counted in `slow` (50: bench:gateway's target). */
+  readonly slowMs?: number;
 }
 
 export interface OpenLoopResult {
@@ -28,6 +30,8 @@ export interface OpenLoopResult {
   /** From each request's scheduled start, not its actual send: a slow server or a late sender is counted. */
   readonly latency: LatencyStats;
   readonly statuses: Record<string, number>;
+  /** Answers later than `slowMs`. */
+  readonly slow: number;
   /** Requests that got no answer (network errors, or none by the end of the drain). */
   readonly failed: number;
   /** The sender's largest lag behind schedule (ms): large means the load generator, not the server, fell behind. */
@@ -51,6 +55,8 @@ export async function openLoop(options: OpenLoopOptions): Promise<OpenLoopResult
   const inFlight = new Set<Promise<void>>();
   const total = Math.floor(options.ratePerS * options.durationS);
   const intervalMs = 1000 / options.ratePerS;
+  const slowMs = options.slowMs ?? 50;
+  let slow = 0;
   let failed = 0;
   let maxSendLagMs = 0;
   let lastAnswerAt = 0;
@@ -62,6 +68,7 @@ export async function openLoop(options: OpenLoopOptions): Promise<OpenLoopResult
         await res.body.dump();
         lastAnswerAt = performance.now();
         latency.record(lastAnswerAt - scheduledAt);
+        if (lastAnswerAt - scheduledAt > slowMs) slow++;
         statuses[res.statusCode] = (statuses[res.statusCode] ?? 0) + 1;
       }, () => {
         failed++;
@@ -93,6 +100,7 @@ export async function openLoop(options: OpenLoopOptions): Promise<OpenLoopResult
       sent: total,
       latency: latency.stats(),
       statuses,
+      slow,
       failed,
       maxSendLagMs,
     };
