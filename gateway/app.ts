@@ -1,8 +1,9 @@
 import type { Queue } from 'bullmq';
 import cookieParser from 'cookie-parser';
-import express, { type Express } from 'express';
+import express, { type Express, type RequestHandler } from 'express';
 import type { Redis } from 'ioredis';
 import type pg from 'pg';
+import type { Role } from '../core/auth-token.ts';
 import type { HoldTransitions } from '../core/hold-transitions.ts';
 import type { IdempotencyKeys } from '../core/idempotency.ts';
 import { AppError } from '../core/errors.ts';
@@ -17,7 +18,7 @@ import type { Catalog } from './catalog/catalog.ts';
 import { docsRoutes } from './docs/docs-routes.ts';
 import { buildOpenApiSpec } from './docs/openapi.ts';
 import { errorHandler, notFound, requireJsonBody } from './http/problem.ts';
-import { createRateLimits } from './http/rate-limits.ts';
+import { createRateLimits, settleLimits, settleLimitsOnError } from './http/rate-limits.ts';
 import { requestId } from './http/request-id.ts';
 import type { ConfirmDeps } from './lifecycle/confirm.ts';
 import { createGatewayMetrics, type GatewayMetrics } from './metrics.ts';
@@ -86,9 +87,15 @@ export function createApp(deps: AppDeps): Express {
   const jsonBody = [requireJsonBody, express.json({ limit: deps.bodyLimit, type: ['application/json', 'application/*+json'] })];
   const auth = createAuth(deps.jwtSecret, limits.perUser, { cacheSize: deps.authCacheSize ?? 0 });
   app.use(requestId, metrics.http);
-  // The hot path (reserve, poll) first, with its own per-IP limit and body parsing: a reserve walks
-  // three layers to its route instead of every router's.
-  app.use(reservationRoutes({ admission: deps.admission, store: deps.store, db: deps.db, waiter: deps.waiter, idempotency: deps.idempotency, auth, intake: [...(limits.perIp ? [limits.perIp] : []), ...jsonBody] }));
+  // The hot path (reserve, poll) first, with its own limits and body parsing: a reserve walks three
+  // layers to its route instead of every router's. Both limits are counted at once (one Redis round trip,
+  // rate-limits.ts), the body read meanwhile; a request that fails on the way still gets a limit's
+  // refusal first (settleLimitsOnError).
+  const limited = limits.perIpAhead !== undefined || limits.perUserAhead !== undefined;
+  const guard = (...roles: Role[]) =>
+    [limits.perIpAhead, auth.verify(...roles), limits.perUserAhead, ...jsonBody, limited ? settleLimits : undefined].filter((layer): layer is RequestHandler => layer !== undefined);
+  app.use(reservationRoutes({ admission: deps.admission, store: deps.store, db: deps.db, waiter: deps.waiter, idempotency: deps.idempotency, guard }));
+  if (limited) app.use(settleLimitsOnError);
   // Ops routes before any limit: never rate limited.
   app.use(opsRoutes(deps.redis, metrics.registry));
   // The API's documentation (/openapi.json, Swagger UI at /swagger/index.html), generated once here from

@@ -1,6 +1,7 @@
 import { expect } from 'chai';
+import { createRedis } from '../core/redis.ts';
 import { startGateway } from '../gateway/gateway.ts';
-import { testLogger } from './support/env.ts';
+import { testLogger, waitFor } from './support/env.ts';
 import { seedEvent, startTestStack, type HttpResult, type TestStack } from './support/stack.ts';
 
 function expectRateLimited(res: HttpResult): void {
@@ -57,6 +58,60 @@ describe('rate limits', function () {
       expect((await stack.http('GET', '/events', { headers: from('203.0.113.1') })).status).to.equal(200);
       expectRateLimited(await stack.http('GET', '/events', { headers: from('203.0.113.1') }));
       expect((await stack.http('GET', '/events', { headers: from('203.0.113.9') })).status).to.equal(200);
+    });
+  });
+
+  describe('on the hot path (reserve, poll), both limits counted at once', () => {
+    let stack: TestStack;
+    before(async () => {
+      stack = await startTestStack({ gateway: true }, { rateLimitUserPerMin: 5, rateLimitPerMin: 3, trustProxy: 'loopback' });
+    });
+    after(async () => {
+      await stack.close();
+    });
+    const from = (ip: string) => ({ 'x-forwarded-for': ip });
+
+    it("a request's per-IP and per-user hits go to Redis in one script call", async () => {
+      const token = stack.token('user', 'one-call');
+      // The gateway's Redis learns the script first (a fresh Redis answers the first EVALSHA NOSCRIPT).
+      expect((await stack.http('GET', '/reservations', { token, headers: from('198.51.100.1') })).status).to.equal(200);
+      const redis = createRedis(stack.config.redisUrl, testLogger());
+      const monitor = await redis.monitor();
+      const calls: string[][] = [];
+      monitor.on('monitor', (_time: string, args: string[]) => {
+        if (/^(evalsha|eval)$/i.test(args[0] ?? '') && args.some((a) => a.startsWith(`${stack.config.keyPrefix}:{rl}:`))) calls.push(args);
+      });
+      try {
+        expect((await stack.http('GET', '/reservations', { token, headers: from('198.51.100.2') })).status).to.equal(200);
+        await waitFor('the monitor to see the count', () => calls.length >= 1 || undefined);
+        expect(calls).to.have.length(1);
+        expect(calls[0]).to.include.members([`${stack.config.keyPrefix}:{rl}:ip:198.51.100.2`, `${stack.config.keyPrefix}:{rl}:user:one-call`]);
+      } finally {
+        monitor.disconnect();
+        await redis.quit();
+      }
+    });
+
+    it("an IP past its limit is refused with that limit's headers, even with a bad token or body; another IP still gets its 401", async () => {
+      const ip = from('198.51.100.7');
+      const token = stack.token('user', 'over-ip');
+      for (let i = 0; i < 3; i++) expect((await stack.http('GET', '/reservations', { token, headers: ip })).status).to.equal(200);
+      const refused = await stack.http('GET', '/reservations', { token, headers: ip });
+      expectRateLimited(refused);
+      // The user (5 a minute) had 4 hits counted; the headers are the IP limit's that refused it.
+      expect(refused.headers.get('ratelimit-policy')).to.equal('3;w=60');
+      expect(refused.headers.get('ratelimit')).to.match(/^limit=3, remaining=0, reset=\d+$/);
+      expectRateLimited(await stack.http('GET', '/reservations', { token: 'not-a-token', headers: ip }));
+      expectRateLimited(await stack.http('POST', '/reserve', { token, rawBody: '{"event_id":', headers: { ...ip, 'content-type': 'application/json' } }));
+      expect((await stack.http('GET', '/reservations', { token: 'not-a-token', headers: from('198.51.100.8') })).status).to.equal(401);
+    });
+
+    it("a user past its limit is refused with the user limit's headers while its IP is under its own", async () => {
+      const token = stack.token('user', 'over-user');
+      for (let i = 0; i < 5; i++) expect((await stack.http('GET', '/reservations', { token, headers: from(`198.51.100.${20 + i}`) })).status).to.equal(200);
+      const refused = await stack.http('GET', '/reservations', { token, headers: from('198.51.100.30') });
+      expectRateLimited(refused);
+      expect(refused.headers.get('ratelimit-policy')).to.equal('5;w=60');
     });
   });
 

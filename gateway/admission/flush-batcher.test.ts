@@ -33,6 +33,19 @@ describe('FlushBatcher', () => {
     expect(flushed).to.deep.equal([[1], [2, 3], [4, 5], [6]]);
   });
 
+  it('with deferIdleFlush, an idle batcher flushes a microtask later, with what came before then', async () => {
+    const flushed: number[][] = [];
+    const batcher = new FlushBatcher<number>(async (items) => { flushed.push(items); }, 100, 0, { deferIdleFlush: true });
+    const all = [batcher.add(1)];
+    // Queued after the flush's microtask: it comes while that flush is in flight, so it goes next.
+    queueMicrotask(() => all.push(batcher.add(3)));
+    all.push(batcher.add(2));
+    expect(flushed, 'nothing flushed inside add').to.deep.equal([]);
+    await Promise.all(all);
+    await all[2];
+    expect(flushed).to.deep.equal([[1, 2], [3]]);
+  });
+
   it("rejects exactly the items of a failed flush and goes on with the next", async () => {
     let calls = 0;
     let release!: () => void;

@@ -6,7 +6,9 @@
  * flushes), and an item that finds the batcher idle for that long still goes at once. Each `add`
  * resolves with its own item's result (the flush returns one per item, in order; none for `void`) or
  * rejects with the flush that carried it. Flushes of one batcher never overlap, so they reach their
- * destination in the order their items were added.
+ * destination in the order their items were added. With `deferIdleFlush`, an idle batcher starts its
+ * flush a microtask later instead of inside `add`: the items added before that microtask runs (by
+ * callers resuming in the same turn of the event loop) go in that first flush together.
  */
 export class FlushBatcher<T, R = void> {
   readonly #flush: (items: T[]) => Promise<R[] | void>;
@@ -15,13 +17,15 @@ export class FlushBatcher<T, R = void> {
   #waiting: { item: T; resolve: (result: R) => void; reject: (err: unknown) => void }[] = [];
   #inFlight = false;
   #lastStart = -Infinity;
+  readonly #deferIdleFlush: boolean;
   /** Ends the wait for the interval early (a full batch is waiting). */
   #wake: (() => void) | undefined;
 
-  constructor(flush: (items: T[]) => Promise<R[] | void>, maxBatch: number, minIntervalMs = 0) {
+  constructor(flush: (items: T[]) => Promise<R[] | void>, maxBatch: number, minIntervalMs = 0, options: { deferIdleFlush?: boolean } = {}) {
     this.#flush = flush;
     this.#maxBatch = maxBatch;
     this.#minIntervalMs = minIntervalMs;
+    this.#deferIdleFlush = options.deferIdleFlush ?? false;
   }
 
   /** Items waiting for the next flush. */
@@ -32,8 +36,13 @@ export class FlushBatcher<T, R = void> {
   add(item: T): Promise<R> {
     return new Promise<R>((resolve, reject) => {
       this.#waiting.push({ item, resolve, reject });
-      if (!this.#inFlight) void this.#drain();
-      else if (this.#wake && this.#waiting.length >= this.#maxBatch) this.#wake();
+      if (!this.#inFlight) {
+        if (!this.#deferIdleFlush) void this.#drain();
+        else {
+          this.#inFlight = true;
+          queueMicrotask(() => void this.#drain());
+        }
+      } else if (this.#wake && this.#waiting.length >= this.#maxBatch) this.#wake();
     });
   }
 

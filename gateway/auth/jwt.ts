@@ -65,7 +65,7 @@ export function createAuth(
   secret: string,
   afterAuth?: RequestHandler,
   options: { cookieName?: string; cacheSize?: number } = {},
-): { authenticate: (...roles: Role[]) => RequestHandler[] } {
+): { authenticate: (...roles: Role[]) => RequestHandler[]; verify: (...roles: Role[]) => RequestHandler } {
   const verified = new VerifiedTokens(options.cacheSize ?? 0);
   const instance = new passport.Passport();
   // The bearer header first; a cookie only where a browser needs one (the admin board).
@@ -113,5 +113,6 @@ export function createAuth(
     };
   /** The token check, then `afterAuth` (the per-user rate limit, when there is one) with the caller known. */
   const authenticate = (...roles: Role[]): RequestHandler[] => (afterAuth ? [verify(roles), afterAuth] : [verify(roles)]);
-  return { authenticate };
+  /** The token check alone, for a route that runs its own `afterAuth` (the hot path's, in app.ts). */
+  return { authenticate, verify: (...roles: Role[]) => verify(roles) };
 }

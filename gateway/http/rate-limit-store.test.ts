@@ -18,7 +18,7 @@ describe('HitCounter and BatchedRedisStore (real Redis)', () => {
     await deleteTestKeys(config);
   });
 
-  it('counts hits that come during a count in one script call, each hit its own total in the order the hits came', async () => {
+  it('counts hits that come together, or during a count, in one script call, each hit its own total in the order the hits came', async () => {
     const counter = new HitCounter(redis);
     // Redis learns the script first (a fresh Redis answers the first EVALSHA NOSCRIPT, then gets an EVAL).
     await counter.hit(`${prefix}warm-up`, 60_000);
@@ -30,10 +30,12 @@ describe('HitCounter and BatchedRedisStore (real Redis)', () => {
     try {
       const keyA = `${prefix}order:a`;
       const keyB = `${prefix}order:b`;
-      // 41 hits at once: the first finds the counter idle and goes alone; the other 40 come while it is
-      // in flight and go together.
+      // The first hit finds the counter idle and goes alone (a microtask later); the other 40 come while
+      // it is in flight and go together.
       const keys = [keyA, ...Array.from({ length: 40 }, (_, i) => (i % 4 === 3 ? keyB : keyA))];
-      const results = await Promise.all(keys.map((key) => counter.hit(key, 60_000)));
+      const first = counter.hit(keyA, 60_000);
+      await Promise.resolve();
+      const results = await Promise.all([first, ...keys.slice(1).map((key) => counter.hit(key, 60_000))]);
       const totalsOf = (key: string) => results.filter((_, i) => keys[i] === key).map((r) => r.totalHits);
       expect(totalsOf(keyA)).to.deep.equal(Array.from({ length: 31 }, (_, i) => i + 1));
       expect(totalsOf(keyB)).to.deep.equal(Array.from({ length: 10 }, (_, i) => i + 1));
@@ -47,6 +49,11 @@ describe('HitCounter and BatchedRedisStore (real Redis)', () => {
       // The second call's keys: each once, however many hits it carries.
       expect(calls[1]!.filter((a) => a === keyA)).to.have.length(1);
       expect(calls[1]!.filter((a) => a === keyB)).to.have.length(1);
+      // Hits that come in the same turn as one that finds the counter idle go with it, in one call.
+      const together = await Promise.all([keyA, keyB, keyA].map((key) => counter.hit(key, 60_000)));
+      expect(together.map((r) => r.totalHits)).to.deep.equal([32, 11, 33]);
+      await waitFor('the monitor to see the third call', () => calls.length >= 3 || undefined);
+      expect(calls).to.have.length(3);
     } finally {
       monitor.disconnect();
     }

@@ -14,9 +14,11 @@ interface Hit {
 /**
  * A gateway's rate-limit hits, counted in Redis (so every limit holds across gateways) many at a time:
  * one script call (core/lua/countHits-n.lua) counts the hits of every limiter that came since the last
- * one. A hit that finds the counter idle is counted at once; hits that come while a count is in flight,
- * or within `minIntervalMs` of its start, go together in the next (`FlushBatcher`), one client's hits
- * in one `INCRBY`, and each hit gets its own total in the order the hits came. As many hits are counted,
+ * one. A hit that finds the counter idle is counted a microtask later, with any hit that comes before
+ * then (a request's per-IP and per-user hits, when both limiters start at once: see `rate-limits.ts`);
+ * hits that come while a count is in flight, or within `minIntervalMs` of its start, go together in the
+ * next (`FlushBatcher`), one client's hits in one `INCRBY`, and each hit gets its own total in the order
+ * the hits came. As many hits are counted,
  * in the same order, so every limit decides as it would with one call per hit; a hit costs the gateway
  * and Redis a share of a call instead of a round trip of its own.
  */
@@ -26,7 +28,7 @@ export class HitCounter {
 
   constructor(redis: Redis, minIntervalMs = 0) {
     this.#scripts = new Scripts(redis);
-    this.#batcher = new FlushBatcher((hits) => this.#count(hits), MAX_BATCH, minIntervalMs);
+    this.#batcher = new FlushBatcher((hits) => this.#count(hits), MAX_BATCH, minIntervalMs, { deferIdleFlush: true });
   }
 
   /** Counts one hit on `key` (a full Redis key), whose window is `windowMs` long once it starts. */

@@ -1,11 +1,11 @@
 import { Router, type RequestHandler, type Response } from 'express';
 import type pg from 'pg';
+import type { Role } from '../../core/auth-token.ts';
 import { AppError } from '../../core/errors.ts';
 import { bodyHash, type IdempotencyKeys } from '../../core/idempotency.ts';
 import { eventIdOfReservation } from '../../core/keys.ts';
 import type { ReservationStore, StoredReservation } from '../../core/reservation-store.ts';
 import { reserve, type AdmissionDeps } from '../admission/reserve.ts';
-import type { createAuth } from '../auth/jwt.ts';
 import { listArchivedReservations, readArchivedReservation } from '../catalog/archive.ts';
 import { cursorQuery, idempotencyKeyHeader, limitQuery, preferWait, statusQuery, waitQuery } from '../http/params.ts';
 import { bodyValidator } from '../http/validate.ts';
@@ -24,9 +24,8 @@ export interface ReservationRouteDeps {
   readonly db: pg.Pool;
   readonly waiter: ChangeWaiter;
   readonly idempotency: IdempotencyKeys;
-  readonly auth: ReturnType<typeof createAuth>;
-  /** What every route here runs first (the per-IP limit and the JSON body), as the app's later routes get it from the app. */
-  readonly intake?: readonly RequestHandler[];
+  /** What a route here runs before its handler, given the roles it admits: the token check, with the rate limits and the JSON body around it (app.ts). */
+  readonly guard: (...roles: Role[]) => RequestHandler[];
 }
 
 /** A reservation from Redis, or from PostgreSQL once Redis has let it go. */
@@ -39,8 +38,7 @@ function sendReservation(res: Response, reservation: StoredReservation, status =
 }
 
 export function reservationRoutes(deps: ReservationRouteDeps): Router {
-  const { admission, store, db, waiter, idempotency, auth } = deps;
-  const intake = deps.intake ?? [];
+  const { admission, store, db, waiter, idempotency, guard } = deps;
   const read = readReservation(store, db);
   const router = Router();
 
@@ -109,7 +107,7 @@ export function reservationRoutes(deps: ReservationRouteDeps): Router {
    *         content: { application/problem+json: { schema: { $ref: '#/components/schemas/Problem' } } }
    *       '503': { $ref: '#/components/responses/ServiceUnavailable' }
    */
-  router.post('/reserve', ...intake, ...auth.authenticate('user'), async (req, res) => {
+  router.post('/reserve', ...guard('user'), async (req, res) => {
     const userId = req.caller!.sub;
     const key = idempotencyKeyHeader(req);
     const body = validateReserve(req.body);
@@ -175,7 +173,7 @@ export function reservationRoutes(deps: ReservationRouteDeps): Router {
    *       '401': { $ref: '#/components/responses/Unauthorized' }
    *       '429': { $ref: '#/components/responses/RateLimited' }
    */
-  router.get('/reservations', ...intake, ...auth.authenticate('user', 'admin'), async (req, res) => {
+  router.get('/reservations', ...guard('user', 'admin'), async (req, res) => {
     const page = await listArchivedReservations(db, req.caller!.sub, limitQuery(req), cursorQuery(req));
     // PostgreSQL may trail Redis by a moment: show each listed reservation as Redis has it, if it does.
     const fresh = await Promise.all(page.reservations.map(async (r) => (await store.read(r.reservationId)) ?? r));
@@ -210,7 +208,7 @@ export function reservationRoutes(deps: ReservationRouteDeps): Router {
    *       '404': { $ref: '#/components/responses/ReservationNotFound' }
    *       '429': { $ref: '#/components/responses/RateLimited' }
    */
-  router.get('/reservations/:id', ...intake, ...auth.authenticate('user', 'admin'), async (req, res) => {
+  router.get('/reservations/:id', ...guard('user', 'admin'), async (req, res) => {
     const id = String(req.params.id);
     const waitS = waitQuery(req);
     const statusParam = statusQuery(req);
