@@ -41,18 +41,37 @@ const PENDING = Symbol('rate-limit verdicts pending');
 type WithPending = Request & { [PENDING]?: Promise<Verdict>[] };
 
 /**
- * Runs `limiter` without holding the request: its verdict waits in the request for `settleLimits`. The
- * limiter sets its headers on a stand-in for the response (everything else read through to the real
- * one), so two limiters counting at once cannot overwrite each other's headers out of order.
+ * Where a limiter started ahead sets its headers: a stand-in for the response, so that two limiters
+ * counting at once cannot overwrite each other's headers out of order. It has only what
+ * express-rate-limit uses of the response with the options above: `headersSent` (the real response's)
+ * and `setHeader` (the tests refuse requests through it). A class, not an object literal with a getter
+ * nor `Object.create(res)`: V8 gives each of those a hidden class of its own, and at 4,000 reserves/s
+ * they cost 23–24 full collections in 9 s against 3 with this class, ~40 µs more CPU per reserve.
  */
+class HeldHeaders {
+  readonly headers: [string, number | string | readonly string[]][] = [];
+  readonly #res: Response;
+
+  constructor(res: Response) {
+    this.#res = res;
+  }
+
+  get headersSent(): boolean {
+    return this.#res.headersSent;
+  }
+
+  setHeader(name: string, value: number | string | readonly string[]): this {
+    this.headers.push([name, value]);
+    return this;
+  }
+}
+
+/** Runs `limiter` without holding the request: its verdict waits in the request for `settleLimits`. */
 function ahead(limiter: RequestHandler): RequestHandler {
   return (req, res, next) => {
-    const headers: [string, number | string | readonly string[]][] = [];
-    const standIn = Object.create(res, {
-      setHeader: { value: (name: string, value: number | string | readonly string[]) => { headers.push([name, value]); return standIn; } },
-    }) as Response;
+    const held = new HeldHeaders(res);
     const verdict = new Promise<Verdict>((resolve) => {
-      void limiter(req, standIn, (error?: unknown) => resolve({ error, headers }));
+      void limiter(req, held as unknown as Response, (error?: unknown) => resolve({ error, headers: held.headers }));
     });
     ((req as WithPending)[PENDING] ??= []).push(verdict);
     next();
