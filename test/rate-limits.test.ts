@@ -112,6 +112,8 @@ describe('rate limits', function () {
       const refused = await stack.http('GET', '/reservations', { token, headers: from('198.51.100.30') });
       expectRateLimited(refused);
       expect(refused.headers.get('ratelimit-policy')).to.equal('5;w=60');
+      // Counted before the body is read: a bad body from that user is refused too, not a 400.
+      expectRateLimited(await stack.http('POST', '/reserve', { token, rawBody: '{"event_id":', headers: { ...from('198.51.100.31'), 'content-type': 'application/json' } }));
     });
   });
 

@@ -18,9 +18,9 @@ interface Hit {
  * then (a request's per-IP and per-user hits, when both limiters start at once: see `rate-limits.ts`);
  * hits that come while a count is in flight, or within `minIntervalMs` of its start, go together in the
  * next (`FlushBatcher`), one client's hits in one `INCRBY`, and each hit gets its own total in the order
- * the hits came. As many hits are counted,
- * in the same order, so every limit decides as it would with one call per hit; a hit costs the gateway
- * and Redis a share of a call instead of a round trip of its own.
+ * the hits came. As many hits are counted, in the same order, so every limit decides as it would with
+ * one call per hit; a hit costs the gateway and Redis a share of a call instead of a round trip of its
+ * own.
  */
 export class HitCounter {
   readonly #scripts: Scripts;
