@@ -104,6 +104,8 @@ describe('rate limits', function () {
       expectRateLimited(await stack.http('GET', '/reservations', { token: 'not-a-token', headers: ip }));
       expectRateLimited(await stack.http('POST', '/reserve', { token, rawBody: '{"event_id":', headers: { ...ip, 'content-type': 'application/json' } }));
       expect((await stack.http('GET', '/reservations', { token: 'not-a-token', headers: from('198.51.100.8') })).status).to.equal(401);
+      // The token is checked before the body is read: a bad token with a bad body is 401, not 400.
+      expect((await stack.http('POST', '/reserve', { token: 'not-a-token', rawBody: '{"event_id":', headers: { ...from('198.51.100.9'), 'content-type': 'application/json' } })).status).to.equal(401);
     });
 
     it("a user past its limit is refused with the user limit's headers while its IP is under its own", async () => {
