@@ -88,7 +88,9 @@ async function verdictOf(req: WithPending, res: Response): Promise<unknown> {
   req[PENDING] = undefined;
   const refusal = verdicts.find((v) => v.error !== undefined);
   if (!res.headersSent) {
-    for (const v of [...verdicts.filter((v) => v !== refusal), ...(refusal ? [refusal] : [])]) for (const [name, value] of v.headers) res.setHeader(name, value);
+    const setHeaders = (v: Verdict) => { for (const [name, value] of v.headers) res.setHeader(name, value); };
+    for (const v of verdicts) if (v !== refusal) setHeaders(v);
+    if (refusal) setHeaders(refusal);
   }
   return refusal?.error;
 }
