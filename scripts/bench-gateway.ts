@@ -132,9 +132,10 @@ async function gatewayView(origin: string): Promise<GatewayView> {
     reservesOver50ms: reserves - reserveSum('wt_http_request_duration_seconds_bucket{', '0.05'),
   };
 }
-type Measured<T> = { result: T; cpu: number; mainCpu: number; peak: number; rewrites: number; gateway?: GatewayView };
+type Measured<T> = { result: T; cpu: number; mainCpu: number; generatorCpu: number; peak: number; rewrites: number; gateway?: GatewayView };
 /**
- * While `run` runs: a process's CPU (all threads, main thread), its peak RSS, and Redis's AOF rewrites;
+ * While `run` runs: a process's CPU (all threads, main thread), its peak RSS, this process's CPU (the
+ * load generator's, on the same cores), and Redis's AOF rewrites;
  * given the gateway's origin, also what the gateway saw meanwhile (`GatewayView`).
  */
 async function measured<T>(pid: number, run: () => Promise<T>, origin?: string): Promise<Measured<T>> {
@@ -143,17 +144,20 @@ async function measured<T>(pid: number, run: () => Promise<T>, origin?: string):
   const view0 = origin ? await gatewayView(origin) : undefined;
   const cpu0 = cpuMs(pid);
   const main0 = cpuMs(pid, pid);
+  const generator0 = process.cpuUsage();
   const rewrites0 = await aofRewrites();
   try {
     const result = await run();
     const cpu = cpuMs(pid) - cpu0;
     const mainCpu = cpuMs(pid, pid) - main0;
+    const generator = process.cpuUsage(generator0);
+    const generatorCpu = (generator.user + generator.system) / 1000;
     const view1 = origin ? await gatewayView(origin) : undefined;
     const gateway = view0 && view1 ? {
       major: view1.major - view0.major, majorS: view1.majorS - view0.majorS, minor: view1.minor - view0.minor, minorS: view1.minorS - view0.minorS,
       loopLagMaxS: view1.loopLagMaxS, reserves: view1.reserves - view0.reserves, reservesOver50ms: view1.reservesOver50ms - view0.reservesOver50ms,
     } : undefined;
-    return { result, cpu, mainCpu, peak: Math.max(peak, rssMb(pid)), rewrites: (await aofRewrites()) - rewrites0, gateway };
+    return { result, cpu, mainCpu, generatorCpu, peak: Math.max(peak, rssMb(pid)), rewrites: (await aofRewrites()) - rewrites0, gateway };
   } finally {
     clearInterval(sampler);
   }
@@ -172,7 +176,7 @@ function report(name: string, m: Measured<OpenLoopResult>, server = 'gateway'): 
   const perReq = (cpu: number) => ((cpu * 1000) / r.sent).toFixed(0);
   console.log(
     `${name.padEnd(52)} ${r.achievedPerS.toFixed(0).padStart(5)} req/s  p50=${ms(r.latency.p50)} ms  p99=${ms(r.latency.p99)} ms  max=${ms(r.latency.max)} ms` +
-      `  failed=${r.failed} [${statuses}]  ${server} CPU=${perReq(m.cpu)} µs/req (main thread ${perReq(m.mainCpu)})  peak RSS=${m.peak.toFixed(0)} MB` +
+      `  failed=${r.failed} [${statuses}]  ${server} CPU=${perReq(m.cpu)} µs/req (main thread ${perReq(m.mainCpu)}), load generator ${perReq(m.generatorCpu)} µs/req  peak RSS=${m.peak.toFixed(0)} MB` +
       (m.gateway ? `  GC: ${m.gateway.major} full (${(m.gateway.majorS * 1000).toFixed(0)} ms), ${m.gateway.minor} young (${(m.gateway.minorS * 1000).toFixed(0)} ms), event-loop delay max ${(m.gateway.loopLagMaxS * 1000).toFixed(0)} ms` +
         `  over 50 ms: ${((100 * r.slow) / Math.max(1, r.sent)).toFixed(2)} % at the client, ${((100 * m.gateway.reservesOver50ms) / Math.max(1, m.gateway.reserves)).toFixed(2)} % in the gateway` : '') +
       (m.rewrites > 0 ? `  (Redis rewrote its AOF ${m.rewrites}× meanwhile)` : '') +
@@ -194,12 +198,15 @@ async function runGateway(label: string, ceiling: number, config: Config, withSh
     const event = await post('/events', { name: `bench ${label}`, date: '2027-01-01T00:00:00Z', max_per_user: 100 });
     await post(`/events/${event.id}/ticket-category`, { name: 'A', total_stock: 10_000_000, price: 1 });
     const body = JSON.stringify({ event_id: event.id, category: 'A', qty: 1 });
-    const tokens = Array.from({ length: USERS }, (_, i) => signToken(config.jwtSecret, { sub: `bench-user-${i}`, role: 'user' }));
+    // Each user's headers built once: the load generator does as little as it can per request.
+    const headers = Array.from({ length: USERS }, (_, i) => ({
+      'content-type': 'application/json', authorization: `Bearer ${signToken(config.jwtSecret, { sub: `bench-user-${i}`, role: 'user' })}`,
+    }));
     const pid = gateway.child.pid!;
 
     const offer = (ratePerS: number, durationS: number) => measured(pid, () => openLoop({
       origin, method: 'POST', path: '/reserve', ratePerS, durationS, connections: CONNECTIONS,
-      request: (i) => ({ body, headers: { 'content-type': 'application/json', authorization: `Bearer ${tokens[i % USERS]}` } }),
+      request: (i) => ({ body, headers: headers[i % USERS]! }),
     }), origin);
     // JIT warm-up and the first sight of every token (a production gateway has both long before a sale).
     await offer(Math.floor(ceiling * 0.25), 5);
@@ -228,12 +235,12 @@ try {
   console.log(`bare Express 5 POST (closed loop, c=100)              ${ceiling.toFixed(0).padStart(5)} req/s  p50=${bareResult.latency.p50} ms  p99=${bareResult.latency.p99} ms  errors=${bareResult.errors}`);
   // The control: the bare route under the open-loop load the gateway gets, at the same rates (its
   // headers as large as the gateway's: a bearer token of the same length).
-  const bareToken = signToken(baseConfig.jwtSecret, { sub: 'bench-user-0', role: 'user' });
+  const bareHeaders = { 'content-type': 'application/json', authorization: `Bearer ${signToken(baseConfig.jwtSecret, { sub: 'bench-user-0', role: 'user' })}` };
   for (const share of SHARES) {
     const rate = Math.floor(ceiling * share);
     const run = () => openLoop({
       origin: `http://127.0.0.1:${barePort}`, method: 'POST', path: '/reserve', ratePerS: rate, durationS: DURATION_S, connections: CONNECTIONS,
-      request: () => ({ body, headers: { 'content-type': 'application/json', authorization: `Bearer ${bareToken}` } }),
+      request: () => ({ body, headers: bareHeaders }),
     });
     await run(); // warm-up at the same rate: the bare route has no other
     report(`bare route, open loop, at ${share}× (${rate}/s offered)`, await measured(bare.pid!, run), 'bare route');
