@@ -9,8 +9,10 @@
  *      route that does nothing, at the rates the gateway is offered.
  *   3. The gateway as production runs it (its bundle, `npm run build`, on plain node), `POST /reserve`
  *      with 2,000 users' tokens, offered the same open-loop load at 0.5× and 0.7× of the ceiling, after
- *      a warm-up at 0.25×. Printed: achieved rate, p50/p99/max, statuses, the gateway's CPU per request
- *      (all its threads, and its main thread alone), its largest RSS, and its collections and largest
+ *      a warm-up at 0.25×. The ceiling is measured again just before each configuration, and its rates
+ *      come from that one: this machine's speed moves within minutes. Printed: achieved rate,
+ *      p50/p99/max, statuses, the gateway's CPU per request (all its threads, and its main thread
+ *      alone), the load generator's, the gateway's largest RSS, and its collections and largest
  *      event-loop delay during the line.
  *   Three configurations: the gateway alone with rate limits off (admitting into the event's queue, no
  *   shard deciding: what the gateway itself sustains), the same with both rate limits on and raised out
@@ -230,9 +232,14 @@ try {
   bare = spawn(process.execPath, ['--import', 'tsx', projectPath('scripts', 'bench', 'bare-express.ts')], { env: { ...process.env, NODE_ENV: 'production', PORT: String(barePort) }, stdio: ['ignore', 'pipe', 'inherit'] });
   await new Promise<void>((resolve) => bare!.stdout!.once('data', () => resolve()));
   const body = JSON.stringify({ event_id: randomUUID(), category: 'A', qty: 1 });
-  const bareResult = await closedLoop({ url: `http://127.0.0.1:${barePort}/reserve`, method: 'POST', headers: { 'content-type': 'application/json' }, body, connections: 100, duration: 10 });
-  const ceiling = bareResult.requests.average;
-  console.log(`bare Express 5 POST (closed loop, c=100)              ${ceiling.toFixed(0).padStart(5)} req/s  p50=${bareResult.latency.p50} ms  p99=${bareResult.latency.p99} ms  errors=${bareResult.errors}`);
+  /** The bare route's ceiling now (autocannon, closed loop, 100 connections, 10 s). */
+  const measureCeiling = async (name: string): Promise<number> => {
+    const bareResult = await closedLoop({ url: `http://127.0.0.1:${barePort}/reserve`, method: 'POST', headers: { 'content-type': 'application/json' }, body, connections: 100, duration: 10 });
+    const ceiling = bareResult.requests.average;
+    console.log(`${name.padEnd(52)} ${ceiling.toFixed(0).padStart(5)} req/s  p50=${bareResult.latency.p50} ms  p99=${bareResult.latency.p99} ms  errors=${bareResult.errors}`);
+    return ceiling;
+  };
+  const ceiling = await measureCeiling('bare Express 5 POST (closed loop, c=100)');
   // The control: the bare route under the open-loop load the gateway gets, at the same rates (its
   // headers as large as the gateway's: a bearer token of the same length).
   const bareHeaders = { 'content-type': 'application/json', authorization: `Bearer ${signToken(baseConfig.jwtSecret, { sub: 'bench-user-0', role: 'user' })}` };
@@ -245,12 +252,20 @@ try {
     await run(); // warm-up at the same rate: the bare route has no other
     report(`bare route, open loop, at ${share}× (${rate}/s offered)`, await measured(bare.pid!, run), 'bare route');
   }
+
+  // Each configuration's rates from the ceiling measured just before it: this machine's speed moves by a
+  // third within minutes (docs/performance.md, twelfth session), and a full run takes ~8.
+  const configurations: [name: string, label: string, config: () => Config, withShard: boolean][] = [
+    ['alone', 'gateway alone', () => configFor(0), false],
+    ['rate-limits', 'gateway alone, rate limits on', () => configFor(RAISED_LIMIT_PER_MIN), false],
+    ['with-shard', 'gateway + shard deciding', () => configFor(0), true],
+  ];
+  for (const [name, label, config, withShard] of configurations) {
+    if (args.only && args.only !== name) continue;
+    await runGateway(label, await measureCeiling(`  the same, again before "${label}"`), config(), withShard);
+  }
   bare.kill('SIGTERM');
   bare = undefined;
-
-  if (!args.only || args.only === 'alone') await runGateway('gateway alone', ceiling, configFor(0), false);
-  if (!args.only || args.only === 'rate-limits') await runGateway('gateway alone, rate limits on', ceiling, configFor(RAISED_LIMIT_PER_MIN), false);
-  if (!args.only || args.only === 'with-shard') await runGateway('gateway + shard deciding', ceiling, configFor(0), true);
   const aof = await redis.config('GET', 'auto-aof-rewrite-min-size') as string[];
   console.log(`machine: ${cpus().length} cores, Node ${process.version}; load generator, gateway, shard, Redis and Kafka on the same machine; Redis auto-aof-rewrite-min-size=${aof[1]}, its AOF compacted before each gateway line`);
 } finally {
