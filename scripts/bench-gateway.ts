@@ -253,8 +253,8 @@ try {
     report(`bare route, open loop, at ${share}× (${rate}/s offered)`, await measured(bare.pid!, run), 'bare route');
   }
 
-  // Each configuration's rates from the ceiling measured just before it: this machine's speed moves by a
-  // third within minutes (docs/performance.md, twelfth session), and a full run takes ~4.
+  // Each configuration's rates from the ceiling measured just before it: this machine's speed moves by up
+  // to 40 % within minutes (docs/performance.md, twelfth session), and a full run takes ~4.
   const configurations: [name: string, label: string, config: () => Config, withShard: boolean][] = [
     ['alone', 'gateway alone', () => configFor(0), false],
     ['rate-limits', 'gateway alone, rate limits on', () => configFor(RAISED_LIMIT_PER_MIN), false],
