@@ -179,36 +179,69 @@ function parseJson(raw: Buffer | string | null): Parsed<unknown> {
  * JSON by the relay, so Kafka carries the same snapshots either way.
  */
 const DECISION_LINE_FIELDS = ['schema', 'reservation_id', 'event_id', 'category_id', 'category', 'user_id', 'qty', 'seq_arrival', 'created_at', 'status', 'reason', 'seq_decision', 'decided_at', 'version', 'expires_at', 'booking_id', 'draw_no', 'request_id'] as const;
-const DECISION_LINE_NUMBERS: ReadonlySet<string> = new Set(['schema', 'qty', 'seq_arrival', 'created_at', 'seq_decision', 'decided_at', 'version', 'expires_at', 'draw_no']);
+/**
+ * The fields of admission's compact outbox lines, likewise (queued_record and refusal_record in
+ * core/lua/_prelude.lua): `q1`, a `reservation.queued` snapshot; `r1`, a `request.refused` record.
+ */
+const QUEUED_LINE_FIELDS = ['schema', 'reservation_id', 'event_id', 'category_id', 'category', 'user_id', 'qty', 'seq_arrival', 'created_at', 'request_id'] as const;
+const REFUSAL_LINE_FIELDS = ['schema', 'reservation_id', 'event_id', 'category_id', 'user_id', 'qty', 'seq_arrival', 'reason', 'received_at', 'request_id'] as const;
+const LINE_NUMBERS: ReadonlySet<string> = new Set(['schema', 'qty', 'seq_arrival', 'created_at', 'seq_decision', 'decided_at', 'version', 'expires_at', 'draw_no', 'received_at']);
+
+/** A compact line's values by field name (after its tag), numbers as numbers; empty values left out. */
+function lineValues(line: string, fields: readonly string[]): Record<string, string | number> {
+  const values = line.split('\t');
+  const record: Record<string, string | number> = {};
+  fields.forEach((name, i) => {
+    const value = values[i + 1];
+    if (value !== undefined && value !== '') record[name] = LINE_NUMBERS.has(name) ? Number(value) : value;
+  });
+  return record;
+}
 
 /** The snapshot a compact decision line stands for (see DECISION_LINE_FIELDS); updated_at is decided_at. */
 export function decisionLineSnapshot(line: string): Record<string, string | number> {
-  const values = line.split('\t');
-  const snapshot: Record<string, string | number> = {};
-  DECISION_LINE_FIELDS.forEach((name, i) => {
-    const value = values[i + 1];
-    if (value !== undefined && value !== '') snapshot[name] = DECISION_LINE_NUMBERS.has(name) ? Number(value) : value;
-  });
+  const snapshot = lineValues(line, DECISION_LINE_FIELDS);
   snapshot.type = `reservation.${String(snapshot.status)}`;
   if (snapshot.decided_at !== undefined) snapshot.updated_at = snapshot.decided_at;
   return snapshot;
 }
 
+/** The snapshot a compact `q1` line stands for: a request just queued (version 1, updated_at is created_at). */
+export function queuedLineSnapshot(line: string): Record<string, string | number> {
+  const snapshot = lineValues(line, QUEUED_LINE_FIELDS);
+  Object.assign(snapshot, { type: 'reservation.queued', status: 'queued', updated_at: snapshot.created_at!, version: 1 });
+  return snapshot;
+}
+
+/** The record a compact `r1` line stands for: a request refused at the door after it took an arrival number. */
+export function refusalLineRecord(line: string): Record<string, string | number> {
+  const record = lineValues(line, REFUSAL_LINE_FIELDS);
+  record.type = 'request.refused';
+  return record;
+}
+
+/** The record a compact outbox line stands for, by its tag; undefined for a line that is JSON. */
+function lineRecord(line: string): Record<string, string | number> | undefined {
+  if (line.startsWith('d1\t')) return decisionLineSnapshot(line);
+  if (line.startsWith('q1\t')) return queuedLineSnapshot(line);
+  if (line.startsWith('r1\t')) return refusalLineRecord(line);
+  return undefined;
+}
+
 /**
  * The records of one outbox stream entry (its field list as XREAD returns it): an entry carries one
- * record (`type`, `snapshot`), or a decision batch's records (`type` "batch", `snapshots`: one per line,
- * either a compact decision line, see decisionLineSnapshot, or a snapshot's JSON, which never holds a
- * raw newline). Each record comes out as the JSON Kafka carries; its `type` and `request_id` are read
+ * record (`type`, `snapshot`), or a call's records (`type` "batch", `snapshots`: one per line, each a
+ * compact line, a decision's (decisionLineSnapshot) or admission's (queuedLineSnapshot,
+ * refusalLineRecord), or a record's JSON, which never holds a raw newline). Each record comes out as
+ * the JSON Kafka carries; its `type` and `request_id` are read
  * from it (a top-level key: a string value cannot hold an unescaped `"key":"`).
  */
 export function outboxEntryRecords(fields: readonly string[]): { type: string; value: string; requestId: string | undefined }[] {
   const get = (name: string) => fields[fields.indexOf(name) + 1] ?? '';
   const values = fields.includes('snapshots') ? get('snapshots').split('\n') : [get('snapshot')];
   return values.map((value) => {
-    if (value.startsWith('d1\t')) {
-      const snapshot = decisionLineSnapshot(value);
-      return { type: snapshot.type as string, value: JSON.stringify(snapshot), requestId: snapshot.request_id as string | undefined };
-    }
+    const record = lineRecord(value);
+    if (record) return { type: record.type as string, value: JSON.stringify(record), requestId: record.request_id as string | undefined };
     return {
       type: /"type":"([^"\\]*)"/.exec(value)?.[1] ?? get('type'),
       value,

@@ -184,6 +184,48 @@ describe('reservation scripts (real Redis)', () => {
       expect(await redis.get(limited.keys(batch).depth)).to.equal('4');
     });
 
+    it('writes each record as a compact line (q1 queued, r1 refused), JSON where a value would break a line; both give the full record', async () => {
+      const eventId = randomUUID();
+      const k = store.keys(eventId);
+      await store.initStock(eventId, 'c1', 3, 4);
+      const rs: AdmitRequest[] = [
+        { ...request(eventId, 'c1', 1, 'user-a'), requestId: 'req-1' }, // queued, a line with its request id
+        request(eventId, 'c1', 2, 'tab\tuser'), // queued, JSON
+        request(eventId, 'c1', 5, 'user-b'), // out_of_stock at the door, a line
+        { ...request(eventId, 'c1', 4, 'user-c'), requestId: 'new\nline' }, // out_of_stock, JSON
+      ];
+      const results = await store.admitBatch(eventId, rs);
+      expect(results.map((r) => r.kind)).to.deep.equal(['admitted', 'admitted', 'out_of_stock', 'out_of_stock']);
+
+      const [entry] = await redis.xrange(k.outbox, '-', '+');
+      const lines = entry![1][entry![1].indexOf('snapshots') + 1]!.split('\n');
+      // The two whose user id or request id holds a tab or a newline are JSON.
+      expect(lines.map((l) => (l.startsWith('q1\t') ? 'q1' : l.startsWith('r1\t') ? 'r1' : l.startsWith('{') ? 'json' : l))).to.deep.equal(['q1', 'json', 'r1', 'json']);
+
+      const records = outboxEntryRecords(entry![1]);
+      expect(records.map((r) => r.type)).to.deep.equal(['reservation.queued', 'reservation.queued', 'request.refused', 'request.refused']);
+      expect([records[0]!.requestId, records[2]!.requestId]).to.deep.equal(['req-1', undefined]);
+      const parsed = records.map((r) => parseOutboxRecord(r.value));
+      for (const p of parsed) expect(p.ok, JSON.stringify(p)).to.equal(true);
+      const values = records.map((r) => JSON.parse(r.value) as Record<string, unknown>);
+      const stored = (await store.read(rs[0]!.reservationId))!;
+      expect(values[0]).to.deep.equal({
+        schema: 1, type: 'reservation.queued', reservation_id: rs[0]!.reservationId, event_id: eventId, category_id: 'c1', category: 'VIP',
+        user_id: 'user-a', qty: 1, status: 'queued', seq_arrival: 1, created_at: stored.createdAtMs, updated_at: stored.createdAtMs, version: 1,
+        request_id: 'req-1',
+      });
+      expect(values[2]).to.deep.equal({
+        schema: 1, type: 'request.refused', reservation_id: rs[2]!.reservationId, event_id: eventId, category_id: 'c1', user_id: 'user-b',
+        qty: 5, seq_arrival: 3, reason: 'out_of_stock', received_at: stored.createdAtMs,
+      });
+      // The JSON ones (cjson) carry the same fields as the lines.
+      const keys = (x: Record<string, unknown>) => Object.keys(x).filter((key) => key !== 'request_id').sort();
+      expect(keys(values[1]!)).to.deep.equal(keys(values[0]!));
+      expect(keys(values[3]!)).to.deep.equal(keys(values[2]!));
+      expect(values[1]).to.include({ user_id: 'tab\tuser', qty: 2, seq_arrival: 2, version: 1, updated_at: stored.createdAtMs });
+      expect(values[3]).to.include({ user_id: 'user-c', qty: 4, seq_arrival: 4, reason: 'out_of_stock', request_id: 'new\nline' });
+    });
+
     it('refuses requests of another event than the batch names', async () => {
       const eventId = randomUUID();
       let error: unknown;
