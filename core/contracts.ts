@@ -233,8 +233,8 @@ function lineRecord(line: string): Record<string, string | number> | undefined {
  * record (`type`, `snapshot`), or a call's records (`type` "batch", `snapshots`: one per line, each a
  * compact line, a decision's (decisionLineSnapshot) or admission's (queuedLineSnapshot,
  * refusalLineRecord), or a record's JSON, which never holds a raw newline). Each record comes out as
- * the JSON Kafka carries; its `type` and `request_id` are read
- * from it (a top-level key: a string value cannot hold an unescaped `"key":"`).
+ * the JSON Kafka carries; its `type` and `request_id` are read from it (a top-level key: a string value
+ * cannot hold an unescaped `"key":"`).
  */
 export function outboxEntryRecords(fields: readonly string[]): { type: string; value: string; requestId: string | undefined }[] {
   const get = (name: string) => fields[fields.indexOf(name) + 1] ?? '';

@@ -254,8 +254,8 @@ end
 -- The outbox records of admission, as compact tab-separated lines (`q1`: a `reservation.queued`
 -- snapshot, `r1`: a `request.refused` record; QUEUED_LINE_FIELDS and REFUSAL_LINE_FIELDS in
 -- core/contracts.ts) that the relay turns into the same JSON, as decision_record does for decisions: a
--- line costs a fraction of a cjson.encode, once per request at the door. A request whose category name,
--- user id or request id holds a tab or a newline is written as JSON instead.
+-- line costs a fraction of a cjson.encode, and admission writes one for every arriving request. A
+-- request whose category name, user id or request id holds a tab or a newline is written as JSON.
 local function plain_request(ctx, r)
   local name_plain = ctx.plain_names[r.cat_name]
   if name_plain == nil then
