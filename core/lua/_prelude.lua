@@ -65,6 +65,17 @@ end
 local DECIDE_FIELDS = { 'status', 'reservation_id', 'event_id', 'category_id', 'category', 'user_id',
   'qty', 'seq_arrival', 'created_at', 'version', 'booking_id', 'draw_no', 'request_id' }
 
+-- Whether a record's free-text values can go in a compact outbox line (no tab, no newline): each
+-- category name checked once per call (`cache`), the user id and request id (nil for none) each time.
+local function plain_values(cache, category, user_id, request_id)
+  local plain = cache[category]
+  if plain == nil then
+    plain = not string.find(category, '[\t\n]')
+    cache[category] = plain
+  end
+  return plain and not string.find(user_id, '[\t\n]') and not (request_id and string.find(request_id, '[\t\n]'))
+end
+
 -- A decision's outbox record. Usually a compact line (the relay makes the snapshot's JSON from it:
 -- decisionLineSnapshot in core/contracts.ts): `d1`, then tab-separated, absent values empty:
 --   schema reservation_id event_id category_id category user_id qty seq_arrival created_at status
@@ -75,13 +86,8 @@ local DECIDE_FIELDS = { 'status', 'reservation_id', 'event_id', 'category_id', '
 -- newline: they come from outside) or the reservation could not be read (internal_error).
 local function decision_record(ctx, f, status, reason, seq_s, version_s, expires_s)
   local category, user_id, request_id = f[5], f[6], f[13]
-  local plain = ctx.plain_categories[category]
-  if plain == nil and category then
-    plain = not string.find(category, '[\t\n]')
-    ctx.plain_categories[category] = plain
-  end
-  if plain and reason ~= 'internal_error' and f[2] and f[3] and f[4] and f[8] and f[9]
-    and not string.find(user_id, '[\t\n]') and not (request_id and string.find(request_id, '[\t\n]')) then
+  if category and reason ~= 'internal_error' and f[2] and f[3] and f[4] and f[8] and f[9]
+    and plain_values(ctx.plain_categories, category, user_id, request_id) then
     return 'd1\t' .. ctx.schema .. '\t' .. f[2] .. '\t' .. f[3] .. '\t' .. f[4] .. '\t' .. category .. '\t' .. user_id ..
       '\t' .. f[7] .. '\t' .. f[8] .. '\t' .. f[9] .. '\t' .. status .. '\t' .. (reason or '') .. '\t' .. seq_s ..
       '\t' .. ctx.now_s .. '\t' .. version_s .. '\t' .. (expires_s or '') .. '\t' .. (f[11] or '') .. '\t' .. (f[12] or '') ..
@@ -231,7 +237,7 @@ end
 local function admission_context(K, event_id, retention_ms, schema, default_max_depth, max_queued)
   local now = now_ms()
   local ctx = { K = K, event_id = event_id, retention_ms = retention_ms, schema = schema, max_queued = max_queued, now = now,
-    now_s = tostring(now), available = {}, records = {}, plain_names = {} }
+    now_s = tostring(now), available = {}, records = {}, plain_categories = {} }
   ctx.state, ctx.opens_in_ms = sale_state(K.meta, now)
   if ctx.state ~= 'open' then return ctx end
   -- The drain rate (decisions per second), re-sampled at most once a second.
@@ -257,12 +263,7 @@ end
 -- line costs a fraction of a cjson.encode, and admission writes one for every arriving request. A
 -- request whose category name, user id or request id holds a tab or a newline is written as JSON.
 local function plain_request(ctx, r)
-  local name_plain = ctx.plain_names[r.cat_name]
-  if name_plain == nil then
-    name_plain = not string.find(r.cat_name, '[\t\n]')
-    ctx.plain_names[r.cat_name] = name_plain
-  end
-  return name_plain and not string.find(r.user_id, '[\t\n]') and not (r.request_id and string.find(r.request_id, '[\t\n]'))
+  return plain_values(ctx.plain_categories, r.cat_name, r.user_id, r.request_id)
 end
 
 local function queued_record(ctx, r, seq)
