@@ -1,9 +1,13 @@
--- Shared by every script (prepended when the scripts are loaded; see core/redis.ts).
+-- Shared by the scripts: when they are loaded, each gets the definitions below that it uses, and
+-- those these use, in front of its own text (preludeFor in core/redis.ts). So each top-level
+-- definition here starts a line with `local function name(` or `local NAME =`, its comment lines right
+-- above it, and nothing else runs at the top level.
 --   now_ms()       Redis's own clock in epoch milliseconds, the only time used inside transitions.
 --   emit(...)      appends the reservation's full snapshot to the outbox stream and announces the change
 --                  on the event's channel (the gateways' long-polls listen there).
 --   release(...)   returns a hold's seats to `available`, lowers the user's count, forgets the due time.
 --   sale_state(...) the sale's state now, from the admin switch or else the sale window.
+
 local function now_ms()
   local t = redis.call('TIME')
   return tonumber(t[1]) * 1000 + math.floor(tonumber(t[2]) / 1000)
