@@ -10,7 +10,8 @@
  *   3. The gateway as production runs it (its bundle, `npm run build`, on plain node), `POST /reserve`
  *      with 2,000 users' tokens, offered the same open-loop load at 0.5× and 0.7× of the ceiling, after
  *      a warm-up at 0.25×. The ceiling is measured again just before each configuration, and its rates
- *      come from that one: this machine's speed moves within minutes. Printed: achieved rate,
+ *      come from that one: this machine's speed moves within minutes. It is measured once more after
+ *      the configuration, to show how far the machine moved meanwhile. Printed: achieved rate,
  *      p50/p99/max, statuses, the gateway's CPU per request (all its threads, and its main thread
  *      alone), the load generator's, the gateway's largest RSS, and its collections and largest
  *      event-loop delay during the line.
@@ -254,15 +255,20 @@ try {
   }
 
   // Each configuration's rates from the ceiling measured just before it: this machine's speed moves by up
-  // to 40 % within minutes (docs/performance.md, twelfth session), and a full run takes ~4.
+  // to 40 % within minutes (docs/performance.md, twelfth session), and a full run takes ~5.
   const configurations: [name: string, label: string, config: () => Config, withShard: boolean][] = [
     ['alone', 'gateway alone', () => configFor(0), false],
     ['rate-limits', 'gateway alone, rate limits on', () => configFor(RAISED_LIMIT_PER_MIN), false],
     ['with-shard', 'gateway + shard deciding', () => configFor(0), true],
   ];
+  // And again after it: how far the machine moved while its lines ran (a line whose ceiling moved much
+  // was offered a different share of what the machine could do at that moment).
   for (const [name, label, config, withShard] of configurations) {
     if (args.only && args.only !== name) continue;
-    await runGateway(label, await measureCeiling(`  the same, again before "${label}"`), config(), withShard);
+    const before = await measureCeiling(`  the same, again before "${label}"`);
+    await runGateway(label, before, config(), withShard);
+    const after = await measureCeiling(`  the same, again after "${label}"`);
+    console.log(`  the ceiling moved by ${(((after - before) / before) * 100).toFixed(0)} % while "${label}" ran`);
   }
   bare.kill('SIGTERM');
   bare = undefined;
