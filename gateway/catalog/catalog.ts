@@ -44,6 +44,7 @@ export interface EventWithCategories extends EventRow {
   readonly categories: readonly CategoryRow[];
 }
 
+/** How long a cached event is fresh; after that a request for it starts a reload (answered from the cache meanwhile). */
 const CACHE_TTL_MS = 5_000;
 const MISS_RELOAD_AFTER_MS = 250;
 /** Bounds the cache (unknown ids are cached too, so a flood of random ids cannot grow it forever). */
@@ -114,9 +115,12 @@ export class Catalog {
   /** Loads in flight, so a burst of requests for one event makes one Postgres read, not one each. */
   readonly #loading = new Map<string, Promise<EventWithCategories | undefined>>();
 
-  constructor(db: pg.Pool, store: ReservationStore) {
+  readonly #cacheTtlMs: number;
+
+  constructor(db: pg.Pool, store: ReservationStore, options: { cacheTtlMs?: number } = {}) {
     this.#db = db;
     this.#store = store;
+    this.#cacheTtlMs = options.cacheTtlMs ?? CACHE_TTL_MS;
   }
 
   async createEvent(body: CreateEventBody): Promise<EventRow> {
@@ -214,20 +218,30 @@ export class Catalog {
     return category;
   }
 
-  /** The event and category a reserve names, from the cache; 404s for unknown ones. */
+  /** The event and category a reserve names, from the cache (a stale entry that has the category answers while it reloads); 404s for unknown ones. */
   async resolve(eventId: string, categoryName: string): Promise<{ event: EventWithCategories; category: CategoryRow }> {
     const key = categoryNameKey(categoryName);
     let entry = this.#cache.get(eventId);
     const age = entry ? Date.now() - entry.loadedAt : Infinity;
-    const isStale = age > CACHE_TTL_MS || (age > MISS_RELOAD_AFTER_MS && !entry?.event?.categories.some((c) => c.nameKey === key));
+    const isStale = age > this.#cacheTtlMs || (age > MISS_RELOAD_AFTER_MS && !entry?.event?.categories.some((c) => c.nameKey === key));
     if (!entry || isStale) {
       let load = this.#loading.get(eventId);
       if (!load) {
         load = this.getEvent(eventId).finally(() => this.#loading.delete(eventId));
         this.#loading.set(eventId, load);
       }
-      await load;
-      entry = this.#cache.get(eventId);
+      const stale = entry;
+      if (stale?.event?.categories.some((c) => c.nameKey === key)) {
+        // Stale but knows the category: answer from it while it reloads, so no request waits on
+        // PostgreSQL after the event's first load. A failed reload leaves the entry, retried a TTL later
+        // (reserve keeps working while PostgreSQL is down: docs/operations.md).
+        load.catch(() => {
+          if (this.#cache.get(eventId) === stale) this.#cache.set(eventId, { ...stale, loadedAt: Date.now() });
+        });
+      } else {
+        await load;
+        entry = this.#cache.get(eventId);
+      }
     }
     const event = entry?.event;
     if (!event) throw new AppError('event_not_found', `no event ${eventId}`);
