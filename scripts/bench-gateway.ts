@@ -268,7 +268,7 @@ try {
     const before = await measureCeiling(`  the same, again before "${label}"`);
     await runGateway(label, before, config(), withShard);
     const after = await measureCeiling(`  the same, again after "${label}"`);
-    console.log(`  the ceiling moved by ${(((after - before) / before) * 100).toFixed(0)} % while "${label}" ran`);
+    console.log(`  the ceiling moved by ${Math.round(((after - before) / before) * 100)} % while "${label}" ran`);
   }
   bare.kill('SIGTERM');
   bare = undefined;
