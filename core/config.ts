@@ -81,6 +81,7 @@ export const CONFIG_SCHEMA = {
   statusRetentionMs: setting('STATUS_RETENTION', '24h', duration(1000), 'how long Redis keeps a reservation\'s status after its last change'),
   jobAttempts: setting('JOB_ATTEMPTS', '100', int(1, 100_000), 'attempts of a reserve job whose decision threw (no backoff)'),
   relayBatchSize: setting('RELAY_BATCH_SIZE', '500', int(1, 100_000), 'records published to Kafka per send (and about as many read from the outbox at once)'),
+  relayLingerMs: setting('RELAY_LINGER', '20ms', duration(0), 'after a read that drained the outboxes, how long the outbox relay waits before reading again, so that records coming a few at a time go to Kafka in one send (0: at once)'),
   paymentLatencyMs: setting('PAYMENT_LATENCY', '0ms', duration(0), 'latency of the simulated payment (for load tests)'),
   paymentDeclineRate: setting('PAYMENT_DECLINE_RATE', '0', (raw) => { const n = Number(raw); return raw.trim() !== '' && n >= 0 && n <= 1 ? n : undefined; }, 'share of simulated payments declined at random, 0 to 1 (for load tests)'),
   paymentTimeoutMs: setting('PAYMENT_TIMEOUT', '30s', duration(100), 'how long a payment in flight keeps its hold past expires_at before the reaper gives the seats back'),

@@ -95,6 +95,7 @@ export async function startShard(config: Config, logger: Logger): Promise<Shard>
     topic: config.reservationsTopic,
     batchSize: config.relayBatchSize,
     blockMs: 500,
+    lingerMs: config.relayLingerMs,
     outboxKey: (eventId) => eventKeys(config.keyPrefix, eventId).outbox,
     onPublished: (eventId, records) => metrics.observeRecords(eventId, records),
   }, log);

@@ -20,6 +20,13 @@ export interface RelaySettings {
   readonly topic: string;
   readonly batchSize: number;
   readonly blockMs: number;
+  /**
+   * After a read that drained the outboxes (fewer than `batchSize` records), how long to wait before the
+   * next read, so that records coming a few at a time go to Kafka together: fewer, larger sends (Kafka's
+   * own producers call it `linger.ms`; kafkajs has none). A record that finds the relay idle is sent at
+   * once; under steady traffic a record waits at most this long more. 0: read again at once.
+   */
+  readonly lingerMs?: number;
   readonly outboxKey: (eventId: string) => string;
   /** told of an event's records once Kafka acknowledged them (metrics) */
   readonly onPublished?: (eventId: string, records: readonly { type: string; value: string }[]) => void;
@@ -39,6 +46,8 @@ export class OutboxRelay {
   #published = 0;
   /** entries read per stream at once: about batchSize records (a decision entry carries many) */
   #readCount: number;
+  /** Ends the current pause at once (close). */
+  #wake: (() => void) | undefined;
 
   /** `reader` is a connection of the relay's own (XREAD BLOCK holds it); `writer` may be shared. */
   constructor(reader: Redis, writer: Redis, publisher: Publisher, settings: RelaySettings, logger: Logger) {
@@ -68,7 +77,21 @@ export class OutboxRelay {
   async close(): Promise<void> {
     this.#running = false;
     this.#reader.disconnect();
+    this.#wake?.();
     await this.#loop;
+  }
+
+  /** Waits `ms`, or until close(). */
+  #pause(ms: number): Promise<void> {
+    return new Promise<void>((resolve) => {
+      const timer = setTimeout(resolve, ms);
+      this.#wake = () => {
+        clearTimeout(timer);
+        resolve();
+      };
+    }).finally(() => {
+      this.#wake = undefined;
+    });
   }
 
   async #run(): Promise<void> {
@@ -77,11 +100,12 @@ export class OutboxRelay {
       try {
         const sent = await this.#publishOnce();
         backoffMs = 100;
-        if (sent === 0 && this.#eventIds.length === 0) await sleep(this.#settings.blockMs);
+        if (sent === 0 && this.#eventIds.length === 0) await this.#pause(this.#settings.blockMs);
+        else if (sent > 0 && sent < this.#settings.batchSize && this.#settings.lingerMs) await this.#pause(this.#settings.lingerMs);
       } catch (err) {
         if (!this.#running) break;
         this.#logger.warn({ err: (err as Error).message, retry_in_ms: backoffMs }, 'outbox publish failed; will retry');
-        await sleep(backoffMs);
+        await this.#pause(backoffMs);
         backoffMs = Math.min(backoffMs * 2, MAX_BACKOFF_MS);
       }
     }
@@ -127,5 +151,3 @@ export class OutboxRelay {
     return sent;
   }
 }
-
-const sleep = (ms: number) => new Promise<void>((resolve) => setTimeout(resolve, ms));
