@@ -92,7 +92,7 @@ export const CONFIG_SCHEMA = {
   sweepGraceMs: setting('SWEEP_GRACE', '30s', duration(10), 'how old such a request must be before it is released (rejected internal_error)'),
   leaseTtlMs: setting('LEASE_TTL', '10s', duration(300), "how long a shard's lease on an event lasts unless renewed (every third of it); also the reserve jobs' lockDuration, with stalledInterval half of it, so a dead owner is replaced within about 1.5× this"),
   shardId: setting('SHARD_ID', undefined, name, 'this shard process\'s id in leases and metrics (default: host name, pid and a random suffix)'),
-  decisionsPerCall: setting('DECISIONS_PER_CALL', '1000', int(1, 10_000), 'most requests one decision script call decides; a deep queue is decided this many at a time (faster per decision, and Redis is busy longer per call: about 30 µs per decision)'),
+  decisionsPerCall: setting('DECISIONS_PER_CALL', '200', int(1, 10_000), 'most requests one decision script call decides; a deep queue is decided this many at a time (Redis is busy about 20 µs per decision during a call, and every other client waits meanwhile)'),
   maxWorkers: setting('SHARD_MAX_WORKERS', '200', int(1, 100_000), 'BullMQ Workers (one blocking Redis connection each) one shard process keeps open at once; quiet events give theirs up first'),
   workerIdleMs: setting('WORKER_IDLE', '30s', duration(10), "how long an owned event's Worker may go without a job before it is closed (the next admission opens it again)"),
 } as const;

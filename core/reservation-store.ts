@@ -279,7 +279,7 @@ export class ReservationStore {
    * and it calls again while some up to `maxSeq` remain. Fenced by `leaseValue`: if the event's lease
    * is no longer that value, nothing is decided and the result is `fenced`.
    */
-  async decideUpTo(eventId: string, maxSeq: number, leaseValue: string, limit = 1_000): Promise<BatchResult> {
+  async decideUpTo(eventId: string, maxSeq: number, leaseValue: string, limit = 200): Promise<BatchResult> {
     const k = this.keys(eventId);
     let decided = 0;
     let through = 0;
