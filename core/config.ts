@@ -63,6 +63,7 @@ export const CONFIG_SCHEMA = {
   queuePrefix: setting('QUEUE_PREFIX', 'bull', name, 'BullMQ key prefix'),
   port: setting('PORT', '8080', int(0, 65535), 'gateway HTTP port'),
   shardPort: setting('SHARD_PORT', '9101', int(0, 65535), 'shard process port for /health, /ready and /metrics'),
+  persisterFetchWaitMs: setting('PERSISTER_FETCH_WAIT', '100ms', duration(0), "how long the broker may hold the persister's fetch for 64 KiB of records before it answers with what it has (fewer, larger batches into PostgreSQL; 0: as soon as there is one record)"),
   persisterPort: setting('PERSISTER_PORT', '9102', int(0, 65535), 'persister process port for /health and /ready'),
   jwtSecret: setting('JWT_SECRET', undefined, text, 'HS256 secret for JWTs; required (≥ 32 chars) when NODE_ENV=production'),
   bodyLimit: setting('HTTP_BODY_LIMIT', '16kb', (raw) => (/^\d+(b|kb|mb)$/.test(raw) ? raw : undefined), 'largest accepted request body'),

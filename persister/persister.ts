@@ -90,7 +90,7 @@ export async function startPersister(config: Config, logger: Logger): Promise<Pe
 
   const consumer: Consumer = await consumeBatches(
     kafka,
-    { groupId: config.persisterGroupId, topic: config.reservationsTopic, fromBeginning: true },
+    { groupId: config.persisterGroupId, topic: config.reservationsTopic, fromBeginning: true, fetchWaitMs: config.persisterFetchWaitMs },
     async (messages, ctx) => {
       const endWrite = metrics.writeSeconds.startTimer();
       const { written, deadLetters, snapshots, refusals } = await writeBatch(db, messages, logger);
