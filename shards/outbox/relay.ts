@@ -1,3 +1,4 @@
+import { setTimeout as sleep } from 'node:timers/promises';
 import type { Redis } from 'ioredis';
 import { outboxEntryRecords } from '../../core/contracts.ts';
 import type { OutgoingMessage } from '../../core/kafka.ts';
@@ -46,8 +47,8 @@ export class OutboxRelay {
   #published = 0;
   /** entries read per stream at once: about batchSize records (a decision entry carries many) */
   #readCount: number;
-  /** Ends the current pause at once (close). */
-  #wake: (() => void) | undefined;
+  /** Aborted by close(), which ends a pause at once. */
+  #stopping = new AbortController();
 
   /** `reader` is a connection of the relay's own (XREAD BLOCK holds it); `writer` may be shared. */
   constructor(reader: Redis, writer: Redis, publisher: Publisher, settings: RelaySettings, logger: Logger) {
@@ -71,27 +72,20 @@ export class OutboxRelay {
   start(): void {
     if (this.#running) return;
     this.#running = true;
+    this.#stopping = new AbortController();
     this.#loop = this.#run();
   }
 
   async close(): Promise<void> {
     this.#running = false;
     this.#reader.disconnect();
-    this.#wake?.();
+    this.#stopping.abort();
     await this.#loop;
   }
 
   /** Waits `ms`, or until close(). */
-  #pause(ms: number): Promise<void> {
-    return new Promise<void>((resolve) => {
-      const timer = setTimeout(resolve, ms);
-      this.#wake = () => {
-        clearTimeout(timer);
-        resolve();
-      };
-    }).finally(() => {
-      this.#wake = undefined;
-    });
+  async #pause(ms: number): Promise<void> {
+    await sleep(ms, undefined, { signal: this.#stopping.signal }).catch(() => undefined);
   }
 
   async #run(): Promise<void> {
