@@ -329,7 +329,7 @@ describe('reservation scripts (real Redis)', () => {
       ];
       for (const r of rs) await store.admit(r);
       expect(await redis.hget(k.queuedByUser, 'user-a')).to.equal('2');
-      expect(await store.decideUpTo(eventId, 6, '1:s')).to.deep.equal({ kind: 'decided', decided: 6, through: 6 });
+      expect(await store.decideUpTo(eventId, 6, '1:s', 200)).to.deep.equal({ kind: 'decided', decided: 6, through: 6 });
 
       const statuses = await Promise.all(rs.map(async (r) => { const x = (await store.read(r.reservationId))!; return [x.status, x.reason ?? null, x.seqDecision]; }));
       expect(statuses).to.deep.equal([
@@ -379,7 +379,7 @@ describe('reservation scripts (real Redis)', () => {
       const inWindow = [];
       for (let i = 0; i < 6; i++) inWindow.push(request(eventId, 'c1', 1, `w${i}`));
       for (const r of inWindow) expect(await store.admit(r)).to.include({ kind: 'admitted', position: null });
-      const waiting = await store.decideUpTo(eventId, 6, lease);
+      const waiting = await store.decideUpTo(eventId, 6, lease, 200);
       expect(waiting).to.include({ kind: 'lottery_window', decided: 0 });
       if (waiting.kind === 'lottery_window') expect(waiting.waitMs).to.be.within(1, 600);
       expect(await store.drawLottery(eventId, lease)).to.equal('window_open');
@@ -398,7 +398,7 @@ describe('reservation scripts (real Redis)', () => {
       const positions = await Promise.all(inWindow.map(async (r) => (await store.read(r.reservationId))!.position));
       expect(positions).to.deep.equal([...draw].map((d) => d - 1));
 
-      expect(await store.decideUpTo(eventId, 8, lease)).to.deep.equal({ kind: 'decided', decided: 8, through: 0 });
+      expect(await store.decideUpTo(eventId, 8, lease, 200)).to.deep.equal({ kind: 'decided', decided: 8, through: 0 });
       const decided = await Promise.all(inWindow.map((r) => store.read(r.reservationId)));
       expect(decided.map((r) => r!.seqDecision)).to.deep.equal([...draw]);
       expect(decided.map((r) => r!.status)).to.deep.equal([...draw].map((d) => (d <= 3 ? 'reserved' : 'rejected')));
@@ -416,7 +416,7 @@ describe('reservation scripts (real Redis)', () => {
       await redis.set(store.keys(eventId).lease, '1:s');
       const r = request(eventId, 'c1');
       expect(await store.admit(r)).to.include({ kind: 'admitted', position: 0 });
-      expect(await store.decideUpTo(eventId, 1, '1:s')).to.deep.equal({ kind: 'decided', decided: 1, through: 0 });
+      expect(await store.decideUpTo(eventId, 1, '1:s', 200)).to.deep.equal({ kind: 'decided', decided: 1, through: 0 });
       expect(await store.lotteryDraw(eventId)).to.deep.equal({ isDrawn: true, drawnCount: 0 });
     });
   });

@@ -275,11 +275,11 @@ export class ReservationStore {
 
   /**
    * Decides the event's pending requests in arrival order until every one up to arrival number `maxSeq`
-   * is decided: each script call decides the `limit` lowest (past `maxSeq` when the queue is deeper),
+   * is decided: each script call decides the `limit` lowest (DECISIONS_PER_CALL) (past `maxSeq` when the queue is deeper),
    * and it calls again while some up to `maxSeq` remain. Fenced by `leaseValue`: if the event's lease
    * is no longer that value, nothing is decided and the result is `fenced`.
    */
-  async decideUpTo(eventId: string, maxSeq: number, leaseValue: string, limit = 200): Promise<BatchResult> {
+  async decideUpTo(eventId: string, maxSeq: number, leaseValue: string, limit: number): Promise<BatchResult> {
     const k = this.keys(eventId);
     let decided = 0;
     let through = 0;

@@ -23,7 +23,7 @@ describe('decideJob', () => {
     redis = createRedis(config.redisUrl, testLogger());
     store = new ReservationStore(redis, { keyPrefix: config.keyPrefix, holdTtlMs: 60_000, retentionMs: 60_000 });
     scripts = new Scripts(redis);
-    processJob = decideJob(store, { leaseOf: (e) => leases.get(e), fenced: (e) => fenced.push(e) }, testLogger());
+    processJob = decideJob(store, { decisionsPerCall: 200, leaseOf: (e) => leases.get(e), fenced: (e) => fenced.push(e) }, testLogger());
   });
   after(async () => {
     await redis.quit();

@@ -12,7 +12,7 @@ export interface JobOutcome {
 
 export interface DecideJobDeps {
   /** most requests one decision script call decides (DECISIONS_PER_CALL) */
-  decisionsPerCall?: number;
+  readonly decisionsPerCall: number;
   /** this shard's lease value for the event, if it holds one */
   leaseOf(eventId: string): string | undefined;
   /** called when the decision script refuses the lease (or the shard holds none) */
@@ -25,7 +25,7 @@ export interface DecideJobDeps {
  * lease. A call decides up to `decisionsPerCall` requests, past the batch when the queue is deeper; the
  * highest arrival number decided so far is kept per event, and a job whose batch is all at or below it
  * completes without a call (its requests are decided: every arrival up to it is). That is how a deep
- * queue of small jobs (one per gateway flush) is decided `decisionsPerCall` (200) at a time.
+ * queue of small jobs (one per gateway flush) is decided `decisionsPerCall` at a time.
  *
  * - Fenced (the lease is gone or someone else's): nothing was decided; the job goes back to `wait`
  *   (moveToWait + WaitingError: neither completed nor failed, no attempt used) for the owner, and the
