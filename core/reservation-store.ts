@@ -275,9 +275,10 @@ export class ReservationStore {
 
   /**
    * Decides the event's pending requests in arrival order until every one up to arrival number `maxSeq`
-   * is decided: each script call decides the `limit` lowest (DECISIONS_PER_CALL) (past `maxSeq` when the queue is deeper),
-   * and it calls again while some up to `maxSeq` remain. Fenced by `leaseValue`: if the event's lease
-   * is no longer that value, nothing is decided and the result is `fenced`.
+   * is decided: each script call decides the `limit` lowest (the shard passes DECISIONS_PER_CALL), past
+   * `maxSeq` when the queue is deeper, and it calls again while some up to `maxSeq` remain. Fenced by
+   * `leaseValue`: if the event's lease is no longer that value, nothing is decided and the result is
+   * `fenced`.
    */
   async decideUpTo(eventId: string, maxSeq: number, leaseValue: string, limit: number): Promise<BatchResult> {
     const k = this.keys(eventId);
