@@ -81,6 +81,9 @@ export class KafkaPublisher {
       idempotent: true,
       maxInFlightRequests: 1,
       createPartitioner: Partitioners.DefaultPartitioner,
+      // Limited so that a send fails during an outage and the caller sends again later (the relay, from
+      // its outbox). kafkajs warns once that this may break exactly-once delivery; ours is at least once
+      // anyway (docs/architecture.md, "Kafka contract").
       retry: { retries: 5 },
     });
   }
