@@ -1,3 +1,4 @@
+import { setTimeout as sleep } from 'node:timers/promises';
 import { expect } from 'chai';
 import type { Consumer } from 'kafkajs';
 import { deleteTestTopics, testConfig, testLogger, waitFor } from '../test/support/env.ts';
@@ -35,7 +36,7 @@ describe('consumeBatches (real Kafka)', function () {
     // less than its 64 KiB.
     for (let i = 1; i <= 10; i++) {
       await publisher.send(config.reservationsTopic, [{ key: 'k', value: `record ${i}` }]);
-      await new Promise((resolve) => setTimeout(resolve, 30));
+      await sleep(30);
     }
     await waitFor('every record consumed', () => batches.flat().length === 10 || undefined, 20_000);
     expect(batches.flat().map((m) => m.value?.toString())).to.deep.equal(Array.from({ length: 10 }, (_, i) => `record ${i + 1}`));

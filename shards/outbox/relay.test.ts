@@ -1,4 +1,5 @@
 import { randomUUID } from 'node:crypto';
+import { setTimeout as pause } from 'node:timers/promises';
 import { expect } from 'chai';
 import type { Redis } from 'ioredis';
 import { createKafka, ensureTopics, KafkaPublisher, type OutgoingMessage } from '../../core/kafka.ts';
@@ -58,7 +59,6 @@ describe('OutboxRelay', function () {
   const append = (eventId: string, n: number) =>
     writer.xadd(outboxOf(eventId), '*', 'type', 'reservation.queued', 'snapshot', JSON.stringify({ type: 'reservation.queued', reservation_id: `${eventId}.${n}` }));
   const idsOf = (sends: string[][]) => sends.flat().map((v) => (JSON.parse(v) as { reservation_id: string }).reservation_id);
-  const pause = (ms: number) => new Promise((resolve) => setTimeout(resolve, ms));
 
   it('sends a record that finds it idle at once, and holds the next for the linger', async () => {
     const eventId = randomUUID();
